@@ -1,0 +1,5 @@
+import { CreateUserProfile1795633623376 } from './1795633623376-create-user-profile.js';
+
+// Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
+// whether they run from TypeScript sources or compiled output.
+export const MIGRATIONS = [CreateUserProfile1795633623376];

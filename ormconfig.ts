@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from './migrations/index.js';
+import { UserProfileEntity } from './src/user/user-profile.entity.js';
+
+export const ENTITIES = [UserProfileEntity];
+
+/** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */
+export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/postgres`;
+
+export function createDataSource(url: string, poolMax = 10): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    synchronize: false,
+    // Failed statements are not logged here: their parameters are user data. Errors reach the
+    // application, which logs them without values.
+    logging: false,
+    extra: { max: poolMax, application_name: 'profile-service' },
+  });
+}
+
+/** The DataSource the TypeORM CLI uses (`npm run migration:*`). */
+export default createDataSource(process.env.DATABASE_URL ?? EMBEDDED_DATABASE_URL);

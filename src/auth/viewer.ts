@@ -1,0 +1,5 @@
+/** The authenticated caller of a request. */
+export interface Viewer {
+  readonly userID: string;
+  readonly isAdmin: boolean;
+}

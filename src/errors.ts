@@ -1,0 +1,102 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** Every `extensions.code` this service answers with. Clients switch on these, never on messages. */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+/** Stable machine-readable detail for `BAD_USER_INPUT` and `FORBIDDEN` errors. */
+export enum ErrorReason {
+  TOO_LONG = 'TOO_LONG',
+  INVALID_VALUE = 'INVALID_VALUE',
+  INVALID_CHARACTERS = 'INVALID_CHARACTERS',
+  NULL_NOT_ALLOWED = 'NULL_NOT_ALLOWED',
+  EMPTY_UPDATE = 'EMPTY_UPDATE',
+  UNKNOWN_CUSTOM_FIELD = 'UNKNOWN_CUSTOM_FIELD',
+  DUPLICATE_KEY = 'DUPLICATE_KEY',
+  ADMIN_ONLY = 'ADMIN_ONLY',
+  MISSING_TOKEN = 'MISSING_TOKEN',
+  INVALID_TOKEN = 'INVALID_TOKEN',
+  TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+}
+
+/** Warnings ride in `extensions.warnings` of a successful response. */
+export enum WarningCode {
+  USER_IDS_TRUNCATED = 'USER_IDS_TRUNCATED',
+}
+
+export class BadUserInputError extends GraphQLError {
+  constructor(field: string, reason: ErrorReason, message: string) {
+    super(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field, reason } });
+  }
+}
+
+export class ForbiddenError extends GraphQLError {
+  constructor(reason: ErrorReason, message: string, field?: string) {
+    super(message, {
+      extensions: { code: ErrorCode.FORBIDDEN, reason, ...(field === undefined ? {} : { field }) },
+    });
+  }
+}
+
+export class UnauthenticatedError extends GraphQLError {
+  constructor(reason: ErrorReason, message = 'A valid bearer token is required') {
+    super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, reason } });
+  }
+}
+
+/** Codes a client may see as they are; anything else is masked. */
+const CLIENT_CODES = new Set<string>([
+  ErrorCode.UNAUTHENTICATED,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.BAD_USER_INPUT,
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/** Variable coercion errors name the failing input path: `... at "input.birthday"; ...`. */
+const VARIABLE_PATH = /^Variable "\$([^"]+)" got invalid value .*?(?: at "[^".[]+[.]?([^"]+)")?;/s;
+
+export interface ErrorLogger {
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Apollo Server passes unexpected errors through as they are; this keeps client errors and
+ * replaces everything else with a generic INTERNAL_SERVER_ERROR, logging the original in full.
+ */
+export function createFormatError(options: { includeStack: boolean; logger: ErrorLogger }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && CLIENT_CODES.has(code)) {
+      const extensions: Record<string, unknown> = { ...formatted.extensions };
+      if (!options.includeStack) delete extensions.stacktrace;
+      if (code === ErrorCode.BAD_USER_INPUT && extensions.field === undefined) {
+        const match = VARIABLE_PATH.exec(formatted.message);
+        if (match) {
+          const [, variable, path] = match;
+          extensions.field = path === undefined ? variable : path.startsWith('[') ? `${variable}${path}` : path;
+        }
+        extensions.reason ??= ErrorReason.INVALID_VALUE;
+      }
+      return { ...formatted, extensions };
+    }
+    options.logger.error({ err: error, path: formatted.path }, 'unexpected error while answering a request');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: {
+        code: ErrorCode.INTERNAL_SERVER_ERROR,
+        ...(options.includeStack ? { stacktrace: formatted.extensions?.stacktrace } : {}),
+      },
+    };
+  };
+}

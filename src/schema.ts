@@ -1,0 +1,34 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { parse, type GraphQLSchema } from 'graphql';
+import { buildSchema, createResolversMap } from 'type-graphql';
+import { UserResolver } from './user/user.resolver.js';
+import { userReferenceResolver } from './user/user.reference.js';
+
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])`;
+
+/**
+ * type-graphql builds the schema from the decorated classes; @apollo/subgraph then makes it a
+ * Federation v2 subgraph (adding `_service` and `_entities`) from its printed SDL and resolvers.
+ */
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  const typeGraphQLSchema = await buildSchema({
+    resolvers: [UserResolver],
+    validate: false,
+    // The subgraph wrapper below adds the federation types; checking before that would fail.
+    skipCheck: true,
+  });
+  const resolvers = createResolversMap(typeGraphQLSchema) as Record<string, Record<string, unknown>>;
+  resolvers.User = { ...resolvers.User, ...userReferenceResolver };
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`),
+    // The map's values are type-graphql's own resolvers; its typing is looser than Apollo's.
+    resolvers: resolvers as never,
+  });
+  // type-graphql has no way to describe the root types; their descriptions belong in the SDL too.
+  const query = schema.getQueryType();
+  if (query) query.description = 'Reading profiles. Every field needs a bearer token.';
+  const mutation = schema.getMutationType();
+  if (mutation) mutation.description = 'Changing profiles. Every field needs a bearer token.';
+  return schema;
+}

@@ -1,0 +1,47 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum Gender {
+  UNKNOWN = 'UNKNOWN',
+  FEMALE = 'FEMALE',
+  MALE = 'MALE',
+}
+
+export enum AllowType {
+  ALLOW_ANY = 'ALLOW_ANY',
+  NEED_CONFIRM = 'NEED_CONFIRM',
+  DENY_ANY = 'DENY_ANY',
+}
+
+export enum ForbidType {
+  NONE = 'NONE',
+  SEND_OUT = 'SEND_OUT',
+}
+
+registerEnumType(Gender, {
+  name: 'Gender',
+  description: "The user's gender, as the user states it.",
+  valuesConfig: {
+    UNKNOWN: { description: 'Not stated (the default).' },
+    FEMALE: { description: 'Female.' },
+    MALE: { description: 'Male.' },
+  },
+});
+
+registerEnumType(AllowType, {
+  name: 'AllowType',
+  description: 'How friend requests sent to this user are handled.',
+  valuesConfig: {
+    ALLOW_ANY: { description: 'Anyone may add this user as a friend without confirmation.' },
+    NEED_CONFIRM: { description: 'This user confirms each friend request (the default).' },
+    DENY_ANY: { description: 'Friend requests to this user are refused.' },
+  },
+});
+
+registerEnumType(ForbidType, {
+  name: 'ForbidType',
+  description: 'Whether an administrator has barred this user from sending friend requests.',
+  valuesConfig: {
+    NONE: { description: 'The user may send friend requests (the default).' },
+    SEND_OUT: { description: 'The user is barred from sending friend requests.' },
+  },
+});

@@ -1,0 +1,212 @@
+import { BadUserInputError, ErrorReason, ForbiddenError } from '../errors.js';
+import { AllowType, ForbidType, Gender } from './user.enums.js';
+
+/** Limits in UTF-8 bytes, as Tencent Cloud Chat counts them. */
+export const LIMITS = {
+  userIDBytes: 32,
+  nickBytes: 500,
+  selfSignatureBytes: 500,
+  avatarBytes: 500,
+  customValueBytes: 500,
+  locationBytes: 16,
+  userIDsPerRequest: 100,
+} as const;
+
+/** The standard fields a profile update may carry, mapped to their columns. */
+export const STANDARD_FIELD_COLUMNS = {
+  nick: 'nick',
+  avatar: 'avatar',
+  gender: 'gender',
+  selfSignature: 'self_signature',
+  allowType: 'allow_type',
+  birthday: 'birthday',
+  location: 'location',
+  language: 'language',
+  messageSettings: 'message_settings',
+  adminForbidType: 'admin_forbid_type',
+  level: 'level',
+  role: 'role',
+} as const;
+
+export type StandardField = keyof typeof STANDARD_FIELD_COLUMNS;
+export const STANDARD_FIELDS = Object.keys(STANDARD_FIELD_COLUMNS) as StandardField[];
+
+export interface StandardValues {
+  nick: string;
+  avatar: string;
+  gender: Gender;
+  selfSignature: string;
+  allowType: AllowType;
+  birthday: number;
+  location: string;
+  language: number;
+  messageSettings: number;
+  adminForbidType: ForbidType;
+  level: number;
+  role: number;
+}
+
+export interface CustomFieldEntry {
+  key: string;
+  value: string;
+}
+
+/** The shape of an update as it arrives: every key optional, `null` possible. */
+export type ProfileUpdateInput = { [K in StandardField]?: StandardValues[K] | null } & {
+  profileCustomField?: readonly CustomFieldEntry[] | null;
+};
+
+/** A validated update: the standard columns to set, custom values to set and custom keys to remove. */
+export interface ProfilePatch {
+  readonly standard: Partial<StandardValues>;
+  readonly customSet: Readonly<Record<string, string>>;
+  readonly customRemove: readonly string[];
+}
+
+export interface PatchPolicy {
+  readonly isAdmin: boolean;
+  readonly isDeclaredCustomField: (key: string) => boolean;
+}
+
+// Cc: C0 controls, DEL and C1 controls.
+const CONTROL = /\p{Cc}/u;
+const CONTROL_EXCEPT_NEWLINE_TAB = /[^\P{Cc}\n\t]/u;
+
+export const utf8Bytes = (value: string): number => Buffer.byteLength(value, 'utf8');
+
+/** Returns why a text value is unacceptable, or undefined when it is fine. */
+function textProblem(value: string, maxBytes: number, allowNewlineAndTab = false): ErrorReason | undefined {
+  if (!value.isWellFormed()) return ErrorReason.INVALID_CHARACTERS;
+  if ((allowNewlineAndTab ? CONTROL_EXCEPT_NEWLINE_TAB : CONTROL).test(value)) return ErrorReason.INVALID_CHARACTERS;
+  if (utf8Bytes(value) > maxBytes) return ErrorReason.TOO_LONG;
+  return undefined;
+}
+
+/** Returns why a user ID is unacceptable, or undefined when it is fine. */
+export function validateUserID(userID: string): ErrorReason | undefined {
+  if (userID === '') return ErrorReason.INVALID_VALUE;
+  return textProblem(userID, LIMITS.userIDBytes);
+}
+
+function isRealDate(yyyymmdd: number): boolean {
+  const year = Math.floor(yyyymmdd / 10000);
+  const month = Math.floor(yyyymmdd / 100) % 100;
+  const day = yyyymmdd % 100;
+  if (year < 1000 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+function isHttpUrl(value: string): boolean {
+  if (/\s/.test(value)) return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+const describe: Record<ErrorReason, string> = {
+  [ErrorReason.TOO_LONG]: 'is too long',
+  [ErrorReason.INVALID_CHARACTERS]: 'contains control characters or malformed Unicode',
+  [ErrorReason.INVALID_VALUE]: 'is not a valid value',
+  [ErrorReason.NULL_NOT_ALLOWED]: 'may be omitted but not null; clear it with "" or 0',
+  [ErrorReason.EMPTY_UPDATE]: 'names nothing to update',
+  [ErrorReason.UNKNOWN_CUSTOM_FIELD]: 'is not a declared custom field',
+  [ErrorReason.DUPLICATE_KEY]: 'names a custom field twice',
+  [ErrorReason.ADMIN_ONLY]: 'may be changed only by an administrator',
+  [ErrorReason.MISSING_TOKEN]: 'is missing',
+  [ErrorReason.INVALID_TOKEN]: 'is not valid',
+  [ErrorReason.TOKEN_EXPIRED]: 'has expired',
+};
+
+export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {
+  return new BadUserInputError(field, reason, `${field} ${detail ?? describe[reason]}`);
+}
+
+function checkText(field: string, value: string, maxBytes: number, allowNewlineAndTab = false): void {
+  const problem = textProblem(value, maxBytes, allowNewlineAndTab);
+  if (problem === ErrorReason.TOO_LONG) throw badInput(field, problem, `is longer than ${maxBytes} UTF-8 bytes`);
+  if (problem !== undefined) throw badInput(field, problem);
+}
+
+const ENUMS: Partial<Record<StandardField, object>> = {
+  gender: Gender,
+  allowType: AllowType,
+  adminForbidType: ForbidType,
+};
+
+function checkStandard(field: StandardField, value: unknown): void {
+  switch (field) {
+    case 'nick':
+      return checkText(field, value as string, LIMITS.nickBytes);
+    case 'selfSignature':
+      return checkText(field, value as string, LIMITS.selfSignatureBytes, true);
+    case 'location':
+      return checkText(field, value as string, LIMITS.locationBytes);
+    case 'avatar':
+      checkText(field, value as string, LIMITS.avatarBytes);
+      if (value !== '' && !isHttpUrl(value as string))
+        throw badInput(field, ErrorReason.INVALID_VALUE, 'must be "" or an http(s) URL');
+      return;
+    case 'birthday':
+      if (value !== 0 && !isRealDate(value as number)) {
+        throw badInput(field, ErrorReason.INVALID_VALUE, 'must be 0 or a real date written YYYYMMDD');
+      }
+      return;
+    case 'messageSettings':
+      if (value !== 0 && value !== 1)
+        throw badInput(field, ErrorReason.INVALID_VALUE, 'must be 0 (receive) or 1 (block)');
+      return;
+    case 'gender':
+    case 'allowType':
+    case 'adminForbidType':
+      if (!Object.values(ENUMS[field] as object).includes(value)) throw badInput(field, ErrorReason.INVALID_VALUE);
+      return;
+    case 'language':
+    case 'level':
+    case 'role':
+      // The UInt32 scalar has already bounded these.
+      return;
+  }
+}
+
+/**
+ * Turns an update input into a patch, or throws the first problem found, naming its field.
+ * Nothing is written unless the whole input passes.
+ */
+export function buildProfilePatch(input: ProfileUpdateInput, policy: PatchPolicy): ProfilePatch {
+  const standard: Partial<Record<StandardField, unknown>> = {};
+  for (const field of STANDARD_FIELDS) {
+    const value = input[field];
+    if (value === undefined) continue;
+    if (value === null) throw badInput(field, ErrorReason.NULL_NOT_ALLOWED);
+    checkStandard(field, value);
+    if (field === 'adminForbidType' && !policy.isAdmin) {
+      throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${field} ${describe[ErrorReason.ADMIN_ONLY]}`, field);
+    }
+    standard[field] = value;
+  }
+
+  const customSet: Record<string, string> = {};
+  const customRemove: string[] = [];
+  const custom = input.profileCustomField;
+  if (custom === null) throw badInput('profileCustomField', ErrorReason.NULL_NOT_ALLOWED);
+  const seen = new Set<string>();
+  custom?.forEach(({ key, value }, index) => {
+    const at = `profileCustomField[${index}]`;
+    if (seen.has(key)) throw badInput(`${at}.key`, ErrorReason.DUPLICATE_KEY);
+    seen.add(key);
+    if (!policy.isDeclaredCustomField(key)) throw badInput(`${at}.key`, ErrorReason.UNKNOWN_CUSTOM_FIELD);
+    checkText(`${at}.value`, value, LIMITS.customValueBytes);
+    if (value === '') customRemove.push(key);
+    else customSet[key] = value;
+  });
+
+  if (Object.keys(standard).length === 0 && seen.size === 0) {
+    throw badInput('input', ErrorReason.EMPTY_UPDATE, 'names no field to update');
+  }
+  return { standard: standard as Partial<StandardValues>, customSet, customRemove };
+}
