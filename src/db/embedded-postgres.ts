@@ -19,9 +19,12 @@ export interface EmbeddedDatabaseOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-/** Postgres runs as the `postgres` OS user when we are root; it must be able to reach these paths. */
+/**
+ * Postgres runs as the `postgres` OS user when we are root; it must be able to pass through every
+ * folder above its data folder and its binaries (the data folder itself it owns).
+ */
 function unreachableByOthers(target: string): string | undefined {
-  let current = path.resolve(target);
+  let current = path.dirname(path.resolve(target));
   for (;;) {
     if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return current;
     const parent = path.dirname(current);
