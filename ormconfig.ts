@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
+import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
+import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
 import { UserProfileEntity } from './src/user/user-profile.entity.js';
 
-export const ENTITIES = [UserProfileEntity];
+export const ENTITIES = [UserProfileEntity, ProfileCustomFieldEntity, AdminAuditEntity];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */
 export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/postgres`;

@@ -4,7 +4,11 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
-import { createConfiguredCustomFieldCatalog } from './user/custom-field-catalog.js';
+import { AdminAudit } from './admin/admin-audit.js';
+import { AccountAdminService } from './admin/admin.service.js';
+import { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
+import { CustomFieldRepository } from './custom-field/custom-field.repository.js';
+import { CustomFieldService } from './custom-field/custom-field.service.js';
 import { createSqlRunner, UserProfileRepository } from './user/user.repository.js';
 import { UserProfileService } from './user/user.service.js';
 
@@ -19,15 +23,25 @@ export interface RunningApp {
 }
 
 export function createServices(config: Config, database: Database): Services {
-  const customFieldCatalog = createConfiguredCustomFieldCatalog(config.profileCustomFields);
+  const customFieldRepository = new CustomFieldRepository(database.pool);
+  const customFieldCatalog = new CustomFieldRegistry(customFieldRepository);
+  const audit = new AdminAudit(database.pool);
   const sqlStatements = { count: 0 };
   const profileRepository = new UserProfileRepository(createSqlRunner(database.pool, sqlStatements));
+  const profileService = new UserProfileService(profileRepository, customFieldCatalog);
   return {
     tokenVerifier: createTokenVerifier(config.jwt.secret),
     customFieldCatalog,
+    customFieldService: new CustomFieldService(
+      customFieldRepository,
+      customFieldCatalog,
+      audit,
+      config.customFieldRegistry.maxDefinitions,
+    ),
+    accountAdminService: new AccountAdminService(profileRepository, profileService, customFieldCatalog, audit),
     profileRepository,
     sqlStatements,
-    profileService: new UserProfileService(profileRepository, customFieldCatalog),
+    profileService,
   };
 }
 
@@ -48,6 +62,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   try {
     const database = await openDatabase(databaseUrl, { poolMax: config.dbPoolMax, migrate: config.dbMigrate });
     const services = createServices(config, database);
+    try {
+      await services.customFieldCatalog.start({
+        seedKeys: config.profileCustomFields,
+        ...config.customFieldRegistry,
+        listenConnection: database.pool.options,
+        logger,
+      });
+    } catch (error) {
+      await services.customFieldCatalog.stop();
+      await database.close();
+      throw error;
+    }
     const server = await createAppServer(config, services, logger);
     const port = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -59,6 +85,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       services,
       async stop() {
         await server.stop();
+        await services.customFieldCatalog.stop();
         await database.close();
         await stopEmbedded?.();
       },

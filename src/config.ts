@@ -19,6 +19,8 @@ export interface Config {
   readonly dbMigrate: boolean;
   readonly jwt: { readonly secret: string; readonly usesDevelopmentSecret: boolean };
   readonly profileCustomFields: readonly string[];
+  /** Custom field registry: the cap on definitions (retired ones count) and the re-read period. */
+  readonly customFieldRegistry: { readonly maxDefinitions: number; readonly refreshMs: number };
 }
 
 export class ConfigError extends Error {
@@ -98,6 +100,13 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('PROFILE_CUSTOM_FIELDS lists a key twice');
   }
 
+  const maxDefinitions = integer('PROFILE_CUSTOM_FIELD_LIMIT', 20, 1, 10000);
+  if (profileCustomFields.length > maxDefinitions) {
+    problems.push(
+      `PROFILE_CUSTOM_FIELDS lists ${profileCustomFields.length} keys, more than PROFILE_CUSTOM_FIELD_LIMIT (${maxDefinitions})`,
+    );
+  }
+
   const config: Config = {
     nodeEnv,
     isProduction,
@@ -112,6 +121,10 @@ export function loadConfig(env: Env = process.env): Config {
     dbMigrate: boolean('DB_MIGRATE', true),
     jwt: { secret, usesDevelopmentSecret },
     profileCustomFields,
+    customFieldRegistry: {
+      maxDefinitions,
+      refreshMs: integer('PROFILE_CUSTOM_FIELD_REFRESH_MS', 5000, 100, 600000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -2,7 +2,9 @@ import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Viewer } from './auth/viewer.js';
 import type { WarningCode } from './errors.js';
-import type { CustomFieldCatalog } from './user/custom-field-catalog.js';
+import type { AccountAdminService } from './admin/admin.service.js';
+import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
+import type { CustomFieldService } from './custom-field/custom-field.service.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
 import type { UserProfileService } from './user/user.service.js';
@@ -16,7 +18,10 @@ export interface Warning {
 /** Singletons built once at start-up and shared by every request. */
 export interface Services {
   readonly tokenVerifier: TokenVerifier;
-  readonly customFieldCatalog: CustomFieldCatalog;
+  /** The custom field registry, kept in memory per instance (see CustomFieldRegistry). */
+  readonly customFieldCatalog: CustomFieldRegistry;
+  readonly customFieldService: CustomFieldService;
+  readonly accountAdminService: AccountAdminService;
   readonly profileRepository: UserProfileRepository;
   readonly sqlStatements: StatementCounter;
   readonly profileService: UserProfileService;

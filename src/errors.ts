@@ -21,6 +21,10 @@ export enum ErrorReason {
   MISSING_TOKEN = 'MISSING_TOKEN',
   INVALID_TOKEN = 'INVALID_TOKEN',
   TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  FIELD_RETIRED = 'FIELD_RETIRED',
+  UNKNOWN_ACCOUNT = 'UNKNOWN_ACCOUNT',
+  TOO_MANY = 'TOO_MANY',
+  LIMIT_REACHED = 'LIMIT_REACHED',
 }
 
 /** Warnings ride in `extensions.warnings` of a successful response. */

@@ -2,6 +2,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { AccountAdminResolver } from './admin/admin.resolver.js';
+import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
 import { UserResolver } from './user/user.resolver.js';
 import { userReferenceResolver } from './user/user.reference.js';
 
@@ -13,7 +15,7 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [UserResolver],
+    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver],
     validate: false,
     // The subgraph wrapper below adds the federation types; checking before that would fail.
     skipCheck: true,
@@ -27,8 +29,12 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
   });
   // type-graphql has no way to describe the root types; their descriptions belong in the SDL too.
   const query = schema.getQueryType();
-  if (query) query.description = 'Reading profiles. Every field needs a bearer token.';
+  if (query)
+    query.description =
+      'Reading profiles. Every field needs a bearer token; fields marked Administrators need an admin token.';
   const mutation = schema.getMutationType();
-  if (mutation) mutation.description = 'Changing profiles. Every field needs a bearer token.';
+  if (mutation)
+    mutation.description =
+      'Changing profiles. Every field needs a bearer token; fields marked Administrators need an admin token.';
   return schema;
 }

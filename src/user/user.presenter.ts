@@ -1,12 +1,35 @@
-import type { CustomFieldCatalog } from './custom-field-catalog.js';
+import type { Viewer } from '../auth/viewer.js';
+import { CustomFieldRead } from '../custom-field/custom-field.enums.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
 import type { ProfileRecord } from './user.repository.js';
 import type { ProfileCustomField, User } from './user.types.js';
 
-/** The API view of a stored profile: only declared custom fields, ordered by key. */
-export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalog): User {
+/** Who reads a profile, which decides the custom fields they see. */
+export enum ProfileAudience {
+  /** The profile's own user: PUBLIC and PRIVATE fields. */
+  OWNER = 'OWNER',
+  /** An administrator: every field in use. */
+  ADMIN = 'ADMIN',
+  /** Anyone else: PUBLIC fields only. */
+  OTHER = 'OTHER',
+}
+
+export function audienceOf(viewer: Viewer, userID: string): ProfileAudience {
+  if (viewer.isAdmin) return ProfileAudience.ADMIN;
+  return viewer.userID === userID ? ProfileAudience.OWNER : ProfileAudience.OTHER;
+}
+
+/**
+ * The API view of a stored profile: the custom fields the registry defines, is not retiring and
+ * lets this audience read, ordered by key.
+ */
+export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalog, audience: ProfileAudience): User {
   const profileCustomField: ProfileCustomField[] = [];
   for (const key of Object.keys(record.customFields).sort()) {
-    if (catalog.isDeclared(key)) profileCustomField.push({ key, value: record.customFields[key] });
+    const definition = catalog.get(key);
+    if (definition === undefined || definition.retired) continue;
+    if (definition.read === CustomFieldRead.PRIVATE && audience === ProfileAudience.OTHER) continue;
+    profileCustomField.push({ key, value: record.customFields[key] });
   }
   return {
     userID: record.userID,

@@ -1,5 +1,5 @@
 import { requireViewer, type Context } from '../context.js';
-import { presentProfile } from './user.presenter.js';
+import { audienceOf, presentProfile } from './user.presenter.js';
 import { validateUserID } from './user.rules.js';
 import type { User } from './user.types.js';
 
@@ -9,9 +9,11 @@ import type { User } from './user.types.js';
  */
 export const userReferenceResolver = {
   async __resolveReference(reference: { userID: string }, context: Context): Promise<User | null> {
-    requireViewer(context);
+    const viewer = requireViewer(context);
     if (typeof reference.userID !== 'string' || validateUserID(reference.userID) !== undefined) return null;
     const record = await context.loaders.profile.load(reference.userID);
-    return record === null ? null : presentProfile(record, context.services.customFieldCatalog);
+    return record === null
+      ? null
+      : presentProfile(record, context.services.customFieldCatalog, audienceOf(viewer, record.userID));
   },
 };

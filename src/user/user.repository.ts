@@ -159,6 +159,35 @@ function buildUpdate(patch: ProfilePatch): QueryConfig {
   return { name: `user_profile_update_${shape}`, text, values };
 }
 
+/** An account to import: absent nick or avatar means "leave as it is" (or the default when new). */
+export interface AccountImport {
+  readonly userID: string;
+  readonly nick?: string;
+  readonly avatar?: string;
+}
+
+const IMPORT_ACCOUNTS: Omit<QueryConfig, 'values'> = {
+  name: 'user_profile_import_accounts',
+  text: `WITH input AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS i(user_id, nick, avatar)
+    )
+    INSERT INTO user_profile AS p (user_id, nick, avatar)
+    SELECT user_id, coalesce(nick, ''), coalesce(avatar, '') FROM input
+    ON CONFLICT (user_id) DO UPDATE SET
+      nick = coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick),
+      avatar = coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar),
+      last_updated_time = CASE
+        WHEN coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick) IS DISTINCT FROM p.nick
+          OR coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar) IS DISTINCT FROM p.avatar
+        THEN now() ELSE p.last_updated_time END
+    RETURNING ${COLUMNS}`,
+};
+
+const FIND_EXISTING_IDS: Omit<QueryConfig, 'values'> = {
+  name: 'user_profile_find_existing_ids',
+  text: `SELECT user_id FROM user_profile WHERE user_id = ANY($1::text[])`,
+};
+
 export class UserProfileRepository {
   constructor(private readonly sql: SqlRunner) {}
 
@@ -180,5 +209,29 @@ export class UserProfileRepository {
     query.values![0] = userID;
     const [row] = await this.sql.query<ProfileRow & { changed: boolean }>(query);
     return row === undefined ? undefined : { profile: toRecord(row), changed: row.changed };
+  }
+
+  /**
+   * Creates the accounts that do not exist and sets the given nick and avatar on those that do,
+   * in one statement. IDs must be distinct. Returns the rows in the order given.
+   */
+  async importAccounts(accounts: readonly AccountImport[]): Promise<ProfileRecord[]> {
+    if (accounts.length === 0) return [];
+    const rows = await this.sql.query<ProfileRow>({
+      ...IMPORT_ACCOUNTS,
+      values: [
+        accounts.map((account) => account.userID),
+        accounts.map((account) => account.nick ?? null),
+        accounts.map((account) => account.avatar ?? null),
+      ],
+    });
+    const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
+    return accounts.map((account) => byID.get(account.userID)!);
+  }
+
+  /** Which of the given IDs have an account, in one statement. */
+  async findExistingIds(userIDs: readonly string[]): Promise<Set<string>> {
+    const rows = await this.sql.query<{ user_id: string }>({ ...FIND_EXISTING_IDS, values: [userIDs] });
+    return new Set(rows.map((row) => row.user_id));
   }
 }

@@ -22,8 +22,8 @@ export class UserResolver {
     @Arg('ids', () => [GraphQLID], { description: 'User IDs; at most 100 distinct ones are used.' }) ids: string[],
     @Ctx() context: Context,
   ): Promise<User[]> {
-    requireViewer(context);
-    const result = await context.services.profileService.getProfiles(ids, context.loaders.profile);
+    const viewer = requireViewer(context);
+    const result = await context.services.profileService.getProfiles(viewer, ids, context.loaders.profile);
     if (result.truncatedFrom !== undefined) {
       context.warnings.push({
         code: WarningCode.USER_IDS_TRUNCATED,
@@ -38,6 +38,7 @@ export class UserResolver {
   @Mutation(() => User, {
     description:
       "Updates the caller's own profile: only the given fields change, all at once or not at all. " +
+      'adminForbidType and custom fields defined with write ADMIN need an administrator token. ' +
       'Returns the profile after the update.',
   })
   async updateMyProfile(

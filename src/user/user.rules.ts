@@ -1,3 +1,5 @@
+import { CustomFieldWrite } from '../custom-field/custom-field.enums.js';
+import type { CustomFieldDefinitionRecord } from '../custom-field/custom-field.types.js';
 import { BadUserInputError, ErrorReason, ForbiddenError } from '../errors.js';
 import { AllowType, ForbidType, Gender } from './user.enums.js';
 
@@ -64,8 +66,10 @@ export interface ProfilePatch {
 }
 
 export interface PatchPolicy {
+  /** The writer is an administrator: adminForbidType and ADMIN custom fields are allowed. */
   readonly isAdmin: boolean;
-  readonly isDeclaredCustomField: (key: string) => boolean;
+  /** The registry's definition of a custom field key, if any. */
+  readonly customField: (key: string) => CustomFieldDefinitionRecord | undefined;
 }
 
 // Cc: C0 controls, DEL and C1 controls.
@@ -120,6 +124,10 @@ const describe: Record<ErrorReason, string> = {
   [ErrorReason.MISSING_TOKEN]: 'is missing',
   [ErrorReason.INVALID_TOKEN]: 'is not valid',
   [ErrorReason.TOKEN_EXPIRED]: 'has expired',
+  [ErrorReason.FIELD_RETIRED]: 'is a retired custom field',
+  [ErrorReason.UNKNOWN_ACCOUNT]: 'names an account that does not exist',
+  [ErrorReason.TOO_MANY]: 'has too many items',
+  [ErrorReason.LIMIT_REACHED]: 'would exceed a limit',
 };
 
 export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {
@@ -199,8 +207,13 @@ export function buildProfilePatch(input: ProfileUpdateInput, policy: PatchPolicy
     const at = `profileCustomField[${index}]`;
     if (seen.has(key)) throw badInput(`${at}.key`, ErrorReason.DUPLICATE_KEY);
     seen.add(key);
-    if (!policy.isDeclaredCustomField(key)) throw badInput(`${at}.key`, ErrorReason.UNKNOWN_CUSTOM_FIELD);
-    checkText(`${at}.value`, value, LIMITS.customValueBytes);
+    const definition = policy.customField(key);
+    if (definition === undefined) throw badInput(`${at}.key`, ErrorReason.UNKNOWN_CUSTOM_FIELD);
+    if (definition.retired) throw badInput(`${at}.key`, ErrorReason.FIELD_RETIRED);
+    if (definition.write === CustomFieldWrite.ADMIN && !policy.isAdmin) {
+      throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${at}.key ${describe[ErrorReason.ADMIN_ONLY]}`, `${at}.key`);
+    }
+    checkText(`${at}.value`, value, Math.min(definition.maxBytes, LIMITS.customValueBytes));
     if (value === '') customRemove.push(key);
     else customSet[key] = value;
   });

@@ -1,9 +1,17 @@
 import type { Viewer } from '../auth/viewer.js';
-import type { CustomFieldCatalog } from './custom-field-catalog.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import { ErrorReason } from '../errors.js';
 import type { ProfileLoader } from './user.loaders.js';
-import { presentProfile } from './user.presenter.js';
+import { audienceOf, presentProfile, ProfileAudience } from './user.presenter.js';
 import type { ProfileRecord, UserProfileRepository } from './user.repository.js';
-import { badInput, buildProfilePatch, LIMITS, validateUserID, type ProfileUpdateInput } from './user.rules.js';
+import {
+  badInput,
+  buildProfilePatch,
+  LIMITS,
+  validateUserID,
+  type PatchPolicy,
+  type ProfileUpdateInput,
+} from './user.rules.js';
 import type { User } from './user.types.js';
 
 export interface ProfilesResult {
@@ -20,10 +28,14 @@ export class UserProfileService {
   ) {}
 
   async getOwnProfile(viewer: Viewer, loader: ProfileLoader): Promise<User> {
-    return presentProfile(await this.loadOrCreate(viewer.userID, loader), this.catalog);
+    return presentProfile(
+      await this.loadOrCreate(viewer.userID, loader),
+      this.catalog,
+      audienceOf(viewer, viewer.userID),
+    );
   }
 
-  async getProfiles(ids: readonly string[], loader: ProfileLoader): Promise<ProfilesResult> {
+  async getProfiles(viewer: Viewer, ids: readonly string[], loader: ProfileLoader): Promise<ProfilesResult> {
     const distinct = [...new Set(ids)];
     const used = distinct.slice(0, LIMITS.userIDsPerRequest);
     used.forEach((userID) => {
@@ -34,16 +46,21 @@ export class UserProfileService {
     const users: User[] = [];
     for (const record of records) {
       if (record instanceof Error) throw record;
-      if (record !== null) users.push(presentProfile(record, this.catalog));
+      if (record !== null) users.push(presentProfile(record, this.catalog, audienceOf(viewer, record.userID)));
     }
     return distinct.length > used.length ? { users, truncatedFrom: distinct.length } : { users };
   }
 
+  /** An administrator's read of any profile, private fields included; null when there is no such account. */
+  async getProfileAsAdmin(userID: string, loader: ProfileLoader): Promise<User | null> {
+    const problem = validateUserID(userID);
+    if (problem !== undefined) throw badInput('userID', problem);
+    const record = await loader.load(userID);
+    return record === null ? null : presentProfile(record, this.catalog, ProfileAudience.ADMIN);
+  }
+
   async updateOwnProfile(viewer: Viewer, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
-    const patch = buildProfilePatch(input, {
-      isAdmin: viewer.isAdmin,
-      isDeclaredCustomField: (key) => this.catalog.isDeclared(key),
-    });
+    const patch = buildProfilePatch(input, this.patchPolicy(viewer.isAdmin));
     let result = await this.repository.applyPatch(viewer.userID, patch);
     if (result === undefined) {
       await this.repository.createIfMissing(viewer.userID);
@@ -51,7 +68,27 @@ export class UserProfileService {
       if (result === undefined) throw new Error(`account ${viewer.userID} vanished while being updated`);
     }
     loader.clear(viewer.userID).prime(viewer.userID, result.profile);
-    return presentProfile(result.profile, this.catalog);
+    return presentProfile(result.profile, this.catalog, audienceOf(viewer, viewer.userID));
+  }
+
+  /**
+   * An administrator's update of any existing account: the same rules and the same single
+   * statement as updateOwnProfile, with administrator rights; never creates the account.
+   */
+  async updateProfileAsAdmin(userID: string, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
+    const problem = validateUserID(userID);
+    if (problem !== undefined) throw badInput('userID', problem);
+    const patch = buildProfilePatch(input, this.patchPolicy(true));
+    const result = await this.repository.applyPatch(userID, patch);
+    if (result === undefined) {
+      throw badInput('userID', ErrorReason.UNKNOWN_ACCOUNT, 'names no account; import it first');
+    }
+    loader.clear(userID).prime(userID, result.profile);
+    return presentProfile(result.profile, this.catalog, ProfileAudience.ADMIN);
+  }
+
+  private patchPolicy(isAdmin: boolean): PatchPolicy {
+    return { isAdmin, customField: (key) => this.catalog.get(key) };
   }
 
   private async loadOrCreate(userID: string, loader: ProfileLoader): Promise<ProfileRecord> {

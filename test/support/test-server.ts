@@ -49,6 +49,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DB_POOL_MAX: '5',
     JWT_SECRET: TEST_JWT_SECRET,
     PROFILE_CUSTOM_FIELDS: TEST_CUSTOM_FIELDS.join(','),
+    // Tests share one database and define fields with unique keys; only the cap's own test lowers this.
+    PROFILE_CUSTOM_FIELD_LIMIT: '10000',
     ...env,
   });
   const app = await startApp(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));

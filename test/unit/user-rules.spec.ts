@@ -1,3 +1,5 @@
+import { CustomFieldRead, CustomFieldWrite } from '../../src/custom-field/custom-field.enums';
+import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.types';
 import { ErrorReason } from '../../src/errors';
 import { AllowType, ForbidType, Gender } from '../../src/user/user.enums';
 import {
@@ -7,7 +9,15 @@ import {
   type ProfileUpdateInput,
 } from '../../src/user/user.rules';
 
-const policy: PatchPolicy = { isAdmin: false, isDeclaredCustomField: (key) => key === 'Tag_Profile_Custom_Test1' };
+const TEST1: CustomFieldDefinitionRecord = {
+  key: 'Tag_Profile_Custom_Test1',
+  description: '',
+  maxBytes: 500,
+  read: CustomFieldRead.PUBLIC,
+  write: CustomFieldWrite.OWNER,
+  retired: false,
+};
+const policy: PatchPolicy = { isAdmin: false, customField: (key) => (key === TEST1.key ? TEST1 : undefined) };
 
 function problem(input: ProfileUpdateInput, withPolicy: PatchPolicy = policy): Record<string, unknown> | undefined {
   try {
@@ -160,7 +170,7 @@ describe('patch semantics', () => {
   test('custom fields: "" removes, a value sets, a key twice or an undeclared key is refused', () => {
     const patch = buildProfilePatch(
       { profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: '' }] },
-      { ...policy, isDeclaredCustomField: () => true },
+      policy,
     );
     expect(patch).toEqual({ standard: {}, customSet: {}, customRemove: ['Tag_Profile_Custom_Test1'] });
     expect(

@@ -1,0 +1,77 @@
+import { GraphQLError } from 'graphql';
+import type { Pool } from 'pg';
+import type { Viewer } from '../auth/viewer.js';
+import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
+import { AuditOutcome } from './admin-audit.entity.js';
+
+export interface AuditedAction {
+  readonly operation: string;
+  readonly subjects: readonly string[];
+  readonly fields: readonly string[];
+}
+
+const MAX_SUBJECTS = 100;
+const MAX_TEXT = 64;
+
+/** Input echoed into the audit row is bounded and stripped of characters Postgres text refuses. */
+function clean(values: readonly string[]): string[] {
+  return values.slice(0, MAX_SUBJECTS).map((value) => value.replace(/\p{Cc}/gu, '\uFFFD').slice(0, MAX_TEXT));
+}
+
+function outcomeOf(error: unknown): { outcome: AuditOutcome; code: string; reason: string | null } {
+  if (error instanceof GraphQLError) {
+    const code = String(error.extensions.code ?? '');
+    const reason = error.extensions.reason === undefined ? null : String(error.extensions.reason);
+    if (code === ErrorCode.FORBIDDEN) return { outcome: AuditOutcome.FORBIDDEN, code, reason };
+    if (code === ErrorCode.BAD_USER_INPUT) return { outcome: AuditOutcome.REJECTED, code, reason };
+  }
+  return { outcome: AuditOutcome.FAILED, code: ErrorCode.INTERNAL_SERVER_ERROR, reason: null };
+}
+
+/** Writes the audit trail of administrative operations (one INSERT per operation). */
+export class AdminAudit {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Runs `work` for an administrator and records the outcome; a caller who is not an
+   * administrator is refused with FORBIDDEN, and that refusal is recorded too.
+   */
+  async run<T>(viewer: Viewer, action: AuditedAction, work: () => Promise<T>): Promise<T> {
+    if (!viewer.isAdmin) {
+      const refusal = new ForbiddenError(ErrorReason.ADMIN_ONLY, `${action.operation} is for administrators only`);
+      await this.record(viewer, action, outcomeOf(refusal));
+      throw refusal;
+    }
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      await this.record(viewer, action, outcomeOf(error));
+      throw error;
+    }
+    await this.record(viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
+    return result;
+  }
+
+  private async record(
+    viewer: Viewer,
+    action: AuditedAction,
+    result: { outcome: AuditOutcome; code: string | null; reason: string | null },
+  ): Promise<void> {
+    await this.pool.query({
+      name: 'admin_audit_insert',
+      text: `INSERT INTO admin_audit (actor_id, actor_is_admin, operation, subjects, fields, outcome, error_code, error_reason)
+        VALUES ($1, $2, $3, $4::text[], $5::text[], $6::admin_audit_outcome, $7, $8)`,
+      values: [
+        viewer.userID,
+        viewer.isAdmin,
+        action.operation,
+        clean(action.subjects),
+        clean(action.fields),
+        result.outcome,
+        result.code,
+        result.reason,
+      ],
+    });
+  }
+}

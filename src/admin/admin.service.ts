@@ -1,0 +1,120 @@
+import { GraphQLError } from 'graphql';
+import type { Viewer } from '../auth/viewer.js';
+import { ErrorCode, ErrorReason, BadUserInputError } from '../errors.js';
+import type { ProfileLoader } from '../user/user.loaders.js';
+import { presentProfile, ProfileAudience } from '../user/user.presenter.js';
+import type { AccountImport, UserProfileRepository } from '../user/user.repository.js';
+import {
+  badInput,
+  buildProfilePatch,
+  STANDARD_FIELDS,
+  validateUserID,
+  type ProfileUpdateInput,
+} from '../user/user.rules.js';
+import type { UserProfileService } from '../user/user.service.js';
+import type { User } from '../user/user.types.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import type { AdminAudit } from './admin-audit.js';
+
+export const ACCOUNT_LIMITS = { perRequest: 100 } as const;
+
+export interface AccountInput {
+  userID: string;
+  nick?: string | null;
+  avatar?: string | null;
+}
+
+export interface AccountCheckResult {
+  readonly userID: string;
+  readonly exists: boolean;
+}
+
+/** Re-raises a rule's input error under the path of the item it came from. */
+function within(prefix: string, error: unknown): unknown {
+  if (error instanceof GraphQLError && error.extensions.code === ErrorCode.BAD_USER_INPUT) {
+    const field = `${prefix}.${String(error.extensions.field)}`;
+    return new BadUserInputError(field, error.extensions.reason as ErrorReason, `${prefix}.${error.message}`);
+  }
+  return error;
+}
+
+function updatedFields(input: ProfileUpdateInput): string[] {
+  const fields: string[] = STANDARD_FIELDS.filter((field) => input[field] !== undefined);
+  for (const entry of input.profileCustomField ?? []) fields.push(entry.key);
+  return fields;
+}
+
+/** Account administration (Tencent's account_import, account_check, portrait_get/set): administrators only, audited. */
+export class AccountAdminService {
+  constructor(
+    private readonly repository: UserProfileRepository,
+    private readonly profiles: UserProfileService,
+    private readonly catalog: CustomFieldCatalog,
+    private readonly audit: AdminAudit,
+  ) {}
+
+  async getProfile(viewer: Viewer, userID: string, loader: ProfileLoader): Promise<User | null> {
+    return this.audit.run(viewer, { operation: 'userProfile', subjects: [userID], fields: [] }, () =>
+      this.profiles.getProfileAsAdmin(userID, loader),
+    );
+  }
+
+  async setProfile(viewer: Viewer, userID: string, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
+    const action = { operation: 'setUserProfile', subjects: [userID], fields: updatedFields(input) };
+    return this.audit.run(viewer, action, () => this.profiles.updateProfileAsAdmin(userID, input, loader));
+  }
+
+  async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {
+    return this.audit.run(viewer, { operation: 'checkAccounts', subjects: ids, fields: [] }, async () => {
+      this.checkCount('ids', ids.length);
+      ids.forEach((userID, index) => {
+        const problem = validateUserID(userID);
+        if (problem !== undefined) throw badInput(`ids[${index}]`, problem);
+      });
+      const existing = ids.length === 0 ? new Set<string>() : await this.repository.findExistingIds([...new Set(ids)]);
+      return ids.map((userID) => ({ userID, exists: existing.has(userID) }));
+    });
+  }
+
+  async importAccounts(viewer: Viewer, accounts: readonly AccountInput[], loader: ProfileLoader): Promise<User[]> {
+    const fields = (['nick', 'avatar'] as const).filter((field) => accounts.some((a) => a[field] !== undefined));
+    const action = { operation: 'importAccounts', subjects: accounts.map((a) => a.userID), fields };
+    return this.audit.run(viewer, action, async () => {
+      this.checkCount('accounts', accounts.length);
+      const seen = new Set<string>();
+      const imports = accounts.map((account, index) => this.validateImport(account, index, seen));
+      const records = await this.repository.importAccounts(imports);
+      return records.map((record) => {
+        loader.clear(record.userID).prime(record.userID, record);
+        return presentProfile(record, this.catalog, ProfileAudience.ADMIN);
+      });
+    });
+  }
+
+  private checkCount(field: string, count: number): void {
+    if (count > ACCOUNT_LIMITS.perRequest) {
+      throw badInput(
+        field,
+        ErrorReason.TOO_MANY,
+        `has ${count} items; at most ${ACCOUNT_LIMITS.perRequest} are accepted`,
+      );
+    }
+  }
+
+  private validateImport(account: AccountInput, index: number, seen: Set<string>): AccountImport {
+    const at = `accounts[${index}]`;
+    const problem = validateUserID(account.userID);
+    if (problem !== undefined) throw badInput(`${at}.userID`, problem);
+    if (seen.has(account.userID)) throw badInput(`${at}.userID`, ErrorReason.DUPLICATE_KEY, 'names an account twice');
+    seen.add(account.userID);
+    const { nick, avatar } = account;
+    if (nick === undefined && avatar === undefined) return { userID: account.userID };
+    try {
+      // The same rules as a profile update, so an import can never store what an update would refuse.
+      buildProfilePatch({ nick, avatar }, { isAdmin: true, customField: () => undefined });
+    } catch (error) {
+      throw within(at, error);
+    }
+    return { userID: account.userID, nick: nick ?? undefined, avatar: avatar ?? undefined };
+  }
+}
