@@ -21,6 +21,7 @@ export enum ErrorReason {
   MISSING_TOKEN = 'MISSING_TOKEN',
   INVALID_TOKEN = 'INVALID_TOKEN',
   TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  UNKNOWN_ENTITY_TYPE = 'UNKNOWN_ENTITY_TYPE',
 }
 
 /** Warnings ride in `extensions.warnings` of a successful response. */

@@ -120,6 +120,7 @@ const describe: Record<ErrorReason, string> = {
   [ErrorReason.MISSING_TOKEN]: 'is missing',
   [ErrorReason.INVALID_TOKEN]: 'is not valid',
   [ErrorReason.TOKEN_EXPIRED]: 'has expired',
+  [ErrorReason.UNKNOWN_ENTITY_TYPE]: 'does not name an entity type of this subgraph',
 };
 
 export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {
