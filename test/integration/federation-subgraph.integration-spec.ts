@@ -15,10 +15,13 @@ afterAll(async () => {
 });
 
 async function createUser(userID: string, nick: string): Promise<void> {
-  const result = await server.request(`mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { userID } }`, {
-    as: userID,
-    variables: { input: { nick } },
-  });
+  const result = await server.request(
+    `mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { userID } }`,
+    {
+      as: userID,
+      variables: { input: { nick } },
+    },
+  );
   expect(result.errors).toBeUndefined();
 }
 
