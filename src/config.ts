@@ -19,6 +19,10 @@ export interface Config {
   readonly dbMigrate: boolean;
   readonly jwt: { readonly secret: string; readonly usesDevelopmentSecret: boolean };
   readonly profileCustomFields: readonly string[];
+  /** GraphiQL on GET /graphql for browsers; off in production unless GRAPHIQL=true. */
+  readonly graphiql: boolean;
+  /** Schema introspection; off in production unless INTROSPECTION=true. */
+  readonly introspection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbMigrate: boolean('DB_MIGRATE', true),
     jwt: { secret, usesDevelopmentSecret },
     profileCustomFields,
+    graphiql: boolean('GRAPHIQL', !isProduction),
+    introspection: boolean('INTROSPECTION', !isProduction),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
