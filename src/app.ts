@@ -3,6 +3,7 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase, type Database } from './db/database.js';
+import { seedDemoUsers } from './graphiql/demo-users.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { AdminAudit } from './admin/admin-audit.js';
 import { AccountAdminService } from './admin/admin.service.js';
@@ -61,6 +62,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   }
   try {
     const database = await openDatabase(databaseUrl, { poolMax: config.dbPoolMax, migrate: config.dbMigrate });
+    if (stopEmbedded !== undefined && config.nodeEnv === 'development') {
+      const seeded = await seedDemoUsers(database.pool);
+      if (seeded > 0) logger.info({ seeded }, 'added demo users to the empty embedded database');
+    }
     const services = createServices(config, database);
     try {
       await services.customFieldCatalog.start({

@@ -21,6 +21,10 @@ export interface Config {
   readonly profileCustomFields: readonly string[];
   /** Custom field registry: the cap on definitions (retired ones count) and the re-read period. */
   readonly customFieldRegistry: { readonly maxDefinitions: number; readonly refreshMs: number };
+  /** GraphiQL on GET /graphql for browsers; off in production unless GRAPHIQL=true. */
+  readonly graphiql: boolean;
+  /** Schema introspection; off in production unless INTROSPECTION=true. */
+  readonly introspection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +129,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxDefinitions,
       refreshMs: integer('PROFILE_CUSTOM_FIELD_REFRESH_MS', 5000, 100, 600000),
     },
+    graphiql: boolean('GRAPHIQL', !isProduction),
+    introspection: boolean('INTROSPECTION', !isProduction),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

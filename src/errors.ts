@@ -25,6 +25,7 @@ export enum ErrorReason {
   UNKNOWN_ACCOUNT = 'UNKNOWN_ACCOUNT',
   TOO_MANY = 'TOO_MANY',
   LIMIT_REACHED = 'LIMIT_REACHED',
+  UNKNOWN_ENTITY_TYPE = 'UNKNOWN_ENTITY_TYPE',
 }
 
 /** Warnings ride in `extensions.warnings` of a successful response. */

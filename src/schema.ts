@@ -4,6 +4,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { AccountAdminResolver } from './admin/admin.resolver.js';
 import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
+import { guardEntityRepresentations } from './federation/entity-representations.js';
 import { UserResolver } from './user/user.resolver.js';
 import { userReferenceResolver } from './user/user.reference.js';
 
@@ -27,6 +28,7 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
     // The map's values are type-graphql's own resolvers; its typing is looser than Apollo's.
     resolvers: resolvers as never,
   });
+  guardEntityRepresentations(schema);
   // type-graphql has no way to describe the root types; their descriptions belong in the SDL too.
   const query = schema.getQueryType();
   if (query)

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import { createFormatError } from './errors.js';
+import { createGraphiQL } from './graphiql/graphiql.handler.js';
 import { buildAppSchema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -82,7 +83,7 @@ export async function createAppServer(config: Config, services: Services, logger
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
-    introspection: !config.isProduction,
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
@@ -127,10 +128,15 @@ export async function createAppServer(config: Config, services: Services, logger
     response.end();
   }
 
+  const graphiql = config.graphiql ? createGraphiQL(config, GRAPHQL_PATH) : undefined;
+
   const httpServer = http.createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
-    const handled =
-      path === GRAPHQL_PATH ? handleGraphQL(request, response) : Promise.reject(new HttpError(404, 'Not found'));
+    const handled = graphiql?.matches(request)
+      ? graphiql.respond(request, response)
+      : path === GRAPHQL_PATH
+        ? handleGraphQL(request, response)
+        : Promise.reject(new HttpError(404, 'Not found'));
     handled.catch((error: unknown) => {
       if (response.headersSent) {
         response.destroy();

@@ -128,6 +128,7 @@ const describe: Record<ErrorReason, string> = {
   [ErrorReason.UNKNOWN_ACCOUNT]: 'names an account that does not exist',
   [ErrorReason.TOO_MANY]: 'has too many items',
   [ErrorReason.LIMIT_REACHED]: 'would exceed a limit',
+  [ErrorReason.UNKNOWN_ENTITY_TYPE]: 'does not name an entity type of this subgraph',
 };
 
 export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {
