@@ -105,12 +105,15 @@ function toApiInput(options: unknown): Record<string, unknown> {
       if (typeof value !== 'string') throw invalidParameter(`${key} must be a string`);
       input[key] = value;
     } else if (NUMBER_KEYS.has(key)) {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidParameter(`${key} must be a whole number`);
-      if (key === 'messageSettings' && value !== 0 && value !== 1) throw invalidParameter('messageSettings must be 0 or 1');
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        throw invalidParameter(`${key} must be a whole number`);
+      if (key === 'messageSettings' && value !== 0 && value !== 1)
+        throw invalidParameter('messageSettings must be 0 or 1');
       input[key] = value;
     } else if (key in ENUM_KEYS) {
       const mapped = ENUM_KEYS[key][value as string];
-      if (mapped === undefined) throw invalidParameter(`${key} must be one of ${Object.keys(ENUM_KEYS[key]).join(', ')}`);
+      if (mapped === undefined)
+        throw invalidParameter(`${key} must be one of ${Object.keys(ENUM_KEYS[key]).join(', ')}`);
       input[key] = mapped;
     } else if (key === 'profileCustomField') {
       if (!Array.isArray(value)) throw invalidParameter('profileCustomField must be an array of { key, value }');
@@ -119,7 +122,8 @@ function toApiInput(options: unknown): Record<string, unknown> {
         if (typeof entry?.key !== 'string' || !entry.key.includes('Tag_Profile_Custom')) {
           throw invalidParameter(`profileCustomField[${index}].key must be a Tag_Profile_Custom_ key`);
         }
-        if (typeof entry.value !== 'string') throw invalidParameter(`profileCustomField[${index}].value must be a string`);
+        if (typeof entry.value !== 'string')
+          throw invalidParameter(`profileCustomField[${index}].value must be a string`);
         return { key: entry.key, value: entry.value };
       });
     } else {
@@ -165,7 +169,10 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
       });
       body = (await response.json()) as typeof body;
     } catch (error) {
-      throw new ProfileClientError(ERROR_CODE.NETWORK_ERROR, `The profile server could not be reached: ${String(error)}`);
+      throw new ProfileClientError(
+        ERROR_CODE.NETWORK_ERROR,
+        `The profile server could not be reached: ${String(error)}`,
+      );
     }
     const first = body.errors?.[0];
     if (first !== undefined) {
@@ -196,7 +203,10 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
       connectionParams: async () => ({ authorization: `Bearer ${await options.getToken()}` }),
     });
     stopSubscription = socket.subscribe<{ profileUpdated: ApiProfile }>(
-      { query: `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { ${PROFILE_FIELDS} } }`, variables: { ids: userIDs } },
+      {
+        query: `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { ${PROFILE_FIELDS} } }`,
+        variables: { ids: userIDs },
+      },
       {
         next: (message) => {
           if (message.data?.profileUpdated) {

@@ -168,10 +168,7 @@ describe('patch semantics', () => {
   });
 
   test('custom fields: "" removes, a value sets, a key twice or an undeclared key is refused', () => {
-    const patch = buildProfilePatch(
-      { profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: '' }] },
-      policy,
-    );
+    const patch = buildProfilePatch({ profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: '' }] }, policy);
     expect(patch).toEqual({ standard: {}, customSet: {}, customRemove: ['Tag_Profile_Custom_Test1'] });
     expect(
       problem({
