@@ -1,5 +1,6 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -30,6 +31,21 @@ const warningsPlugin: ApolloServerPlugin<Context> = {
         if (contextValue.warnings.length === 0 || response.body.kind !== 'single') return;
         const result = response.body.singleResult;
         result.extensions = { ...result.extensions, warnings: contextValue.warnings };
+      },
+    };
+  },
+};
+
+/**
+ * Answers are never cacheable (every field needs a token), so every response says `no-store`, as
+ * Apollo's cache-control plugin did. That plugin is off: it hooks every field resolution to collect
+ * cache hints we never give, which cost more CPU than any other part of Apollo on a 100-profile read.
+ */
+const noStorePlugin: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
       },
     };
   },
@@ -87,7 +103,13 @@ export async function createAppServer(config: Config, services: Services, logger
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
     formatError: createFormatError({ includeStack: config.nodeEnv === 'development', logger }),
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), warningsPlugin],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin,
+      warningsPlugin,
+    ],
   });
   await apollo.start();
 
