@@ -19,6 +19,8 @@ export interface Config {
   readonly dbMigrate: boolean;
   readonly jwt: { readonly secret: string; readonly usesDevelopmentSecret: boolean };
   readonly profileCustomFields: readonly string[];
+  /** Execute operations compiled by graphql-jit (true) or with graphql-js (false). */
+  readonly graphqlJit: boolean;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbMigrate: boolean('DB_MIGRATE', true),
     jwt: { secret, usesDevelopmentSecret },
     profileCustomFields,
+    graphqlJit: boolean('GRAPHQL_JIT', true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

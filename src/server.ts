@@ -7,6 +7,7 @@ import {
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createCompiledExecution } from './compiled-execution.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import { createFormatError } from './errors.js';
@@ -96,7 +97,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 export async function createAppServer(config: Config, services: Services, logger: Logger): Promise<AppServer> {
   const schema = await buildAppSchema();
   const apollo = new ApolloServer<Context>({
-    schema,
+    ...(config.graphqlJit ? { gateway: createCompiledExecution(schema) } : { schema }),
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
