@@ -1,12 +1,12 @@
 /**
  * The floor: the least a Node server can do to answer the bench's four operations. node:http,
  * one pg query per request, JSON.stringify; the same HS256 token check as the service (jose with a
- * key object made once, exp and sub required), the same JSON it sends. No GraphQL: the operation is
+ * CryptoKey made once, exp and sub required), the same JSON it sends. No GraphQL: the operation is
  * picked by its operationName and its variables are used as they come.
  *
  *   PORT, DATABASE_URL, JWT_SECRET, PROFILE_CUSTOM_FIELDS, DB_POOL_MAX
  */
-import { createSecretKey } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
 import { Pool } from 'pg';
@@ -14,7 +14,13 @@ import { PROFILE_COLUMNS, profileJson, type ProfileRow } from './profile-shape.j
 
 const env = process.env;
 const pool = new Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_MAX ?? 10) });
-const key = createSecretKey(Buffer.from(env.JWT_SECRET ?? '', 'utf8'));
+const key = webcrypto.subtle.importKey(
+  'raw',
+  Buffer.from(env.JWT_SECRET ?? '', 'utf8'),
+  { name: 'HMAC', hash: 'SHA-256' },
+  false,
+  ['verify'],
+);
 const declared = new Set((env.PROFILE_CUSTOM_FIELDS ?? '').split(',').filter((k) => k !== ''));
 
 const FIND = {
@@ -50,7 +56,7 @@ async function answer(request: IncomingMessage, response: ServerResponse): Promi
   let viewer: string;
   try {
     if (token === undefined) throw new Error('no token');
-    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+    const { payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
     viewer = payload.sub!;
   } catch {
     send(response, 200, {
