@@ -25,6 +25,8 @@ export interface Config {
   readonly graphiql: boolean;
   /** Schema introspection; off in production unless INTROSPECTION=true. */
   readonly introspection: boolean;
+  /** Execute operations compiled by graphql-jit (true) or with graphql-js (false). */
+  readonly graphqlJit: boolean;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     graphiql: boolean('GRAPHIQL', !isProduction),
     introspection: boolean('INTROSPECTION', !isProduction),
+    graphqlJit: boolean('GRAPHQL_JIT', true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

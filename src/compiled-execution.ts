@@ -1,0 +1,76 @@
+import type { ApolloServerOptionsWithGateway } from '@apollo/server';
+import {
+  execute,
+  getVariableValues,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+type Gateway = ApolloServerOptionsWithGateway<Record<string, unknown>>['gateway'];
+type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
+
+/**
+ * Executes operations with graphql-jit: each parsed document (Apollo caches parsed and validated
+ * documents, so a repeated operation arrives as the same object) is compiled once into plain
+ * JavaScript that calls the same resolvers. Apollo Server 5 takes another executor only through
+ * its gateway interface; everything before execution (parsing, validation, the document cache,
+ * plugins, formatError) stays Apollo's.
+ *
+ * Answers are kept as graphql-js gives them: variables are coerced by graphql-js first (its error
+ * messages and 400 status for bad variables), errors are handed to Apollo as real GraphQLErrors with
+ * their original error, and an operation graphql-jit cannot compile runs on graphql-js.
+ */
+export function createCompiledExecution(schema: GraphQLSchema): Gateway {
+  const compiled = new WeakMap<DocumentNode, Map<string | null, CompiledQuery | undefined>>();
+
+  const compile = (document: DocumentNode, operationName: string | null): CompiledQuery | undefined => {
+    let byName = compiled.get(document);
+    if (byName === undefined) compiled.set(document, (byName = new Map()));
+    if (!byName.has(operationName)) {
+      const result = compileQuery(schema, document, operationName ?? undefined);
+      byName.set(operationName, isCompiledQuery(result) ? result : undefined);
+    }
+    return byName.get(operationName);
+  };
+
+  const executor: Executor = async (request) => {
+    const { document, operation, operationName, context } = request;
+    const variables = request.request.variables ?? {};
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+    if (coerced.errors !== undefined) return { errors: coerced.errors };
+    const query = compile(document, operationName);
+    if (query === undefined) {
+      return execute({ schema, document, contextValue: context, variableValues: variables, operationName });
+    }
+    const result = (await query.query(undefined, context, variables)) as ExecutionResult;
+    return result.errors === undefined ? result : { ...result, errors: result.errors.map(asGraphQLError) };
+  };
+
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: schema, coreSupergraphSdl: '' });
+      return () => undefined;
+    },
+    async load() {
+      return { executor };
+    },
+    async stop() {},
+  };
+}
+
+/** graphql-jit's errors only look like GraphQLErrors; Apollo needs real ones (extensions, toJSON). */
+function asGraphQLError(error: GraphQLError): GraphQLError {
+  if (Object.getPrototypeOf(error) === GraphQLError.prototype) return error;
+  const original = error.originalError ?? undefined;
+  const real = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: original,
+    extensions: original instanceof GraphQLError ? original.extensions : undefined,
+  });
+  (real as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  if (original?.stack !== undefined) real.stack = original.stack;
+  return real;
+}
