@@ -3,6 +3,7 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase, type Database } from './db/database.js';
+import { createProfileEvents } from './events/profile-events.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { createConfiguredCustomFieldCatalog } from './user/custom-field-catalog.js';
 import { createSqlRunner, UserProfileRepository } from './user/user.repository.js';
@@ -18,16 +19,23 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export function createServices(config: Config, database: Database): Services {
+export function createServices(config: Config, database: Database, databaseUrl: string, logger: Logger): Services {
   const customFieldCatalog = createConfiguredCustomFieldCatalog(config.profileCustomFields);
   const sqlStatements = { count: 0 };
-  const profileRepository = new UserProfileRepository(createSqlRunner(database.pool, sqlStatements));
+  const profileEvents = createProfileEvents(config, { pool: database.pool, url: databaseUrl }, logger);
+  const profileRepository = new UserProfileRepository(
+    createSqlRunner(database.pool, sqlStatements),
+    profileEvents.outbox,
+  );
+  const profileService = new UserProfileService(profileRepository, customFieldCatalog);
+  profileEvents.attach(profileRepository, profileService);
   return {
     tokenVerifier: createTokenVerifier(config.jwt.secret),
     customFieldCatalog,
     profileRepository,
     sqlStatements,
-    profileService: new UserProfileService(profileRepository, customFieldCatalog),
+    profileService,
+    profileEvents,
   };
 }
 
@@ -47,7 +55,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   }
   try {
     const database = await openDatabase(databaseUrl, { poolMax: config.dbPoolMax, migrate: config.dbMigrate });
-    const services = createServices(config, database);
+    const services = createServices(config, database, databaseUrl, logger);
+    await services.profileEvents.start();
     const server = await createAppServer(config, services, logger);
     const port = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -59,6 +68,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       services,
       async stop() {
         await server.stop();
+        await services.profileEvents.stop();
         await database.close();
         await stopEmbedded?.();
       },

@@ -2,6 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Viewer } from './auth/viewer.js';
 import type { WarningCode } from './errors.js';
+import type { ProfileEvents } from './events/profile-events.js';
 import type { CustomFieldCatalog } from './user/custom-field-catalog.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
@@ -20,6 +21,8 @@ export interface Services {
   readonly profileRepository: UserProfileRepository;
   readonly sqlStatements: StatementCounter;
   readonly profileService: UserProfileService;
+  /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
+  readonly profileEvents: ProfileEvents;
 }
 
 export interface Context {

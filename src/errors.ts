@@ -21,6 +21,8 @@ export enum ErrorReason {
   MISSING_TOKEN = 'MISSING_TOKEN',
   INVALID_TOKEN = 'INVALID_TOKEN',
   TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  TOO_MANY_IDS = 'TOO_MANY_IDS',
+  TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
 }
 
 /** Warnings ride in `extensions.warnings` of a successful response. */

@@ -2,6 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { UserResolver } from './user/user.resolver.js';
 import { userReferenceResolver } from './user/user.reference.js';
 
@@ -13,8 +14,16 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [UserResolver],
+    resolvers: [UserResolver, ProfileEventsResolver],
     validate: false,
+    // type-graphql requires a pubSub once a subscription exists; profileUpdated has its own
+    // `subscribe` (src/events), so nothing ever publishes to or subscribes on this one.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error('every subscription brings its own subscribe function');
+      },
+    },
     // The subgraph wrapper below adds the federation types; checking before that would fail.
     skipCheck: true,
   });
@@ -30,5 +39,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
   if (query) query.description = 'Reading profiles. Every field needs a bearer token.';
   const mutation = schema.getMutationType();
   if (mutation) mutation.description = 'Changing profiles. Every field needs a bearer token.';
+  const subscription = schema.getSubscriptionType();
+  if (subscription) {
+    subscription.description =
+      'Live changes, over the graphql-ws protocol on the same path. The bearer token goes in the connection_init payload.';
+  }
   return schema;
 }

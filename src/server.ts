@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import { createFormatError } from './errors.js';
+import { attachSubscriptionServer } from './events/subscription-server.js';
 import { buildAppSchema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -18,7 +19,10 @@ export interface AppServer {
   readonly httpServer: http.Server;
   /** Resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
+  /**
+   * Closes WebSockets with 1001 (going away), stops accepting connections, lets in-flight requests
+   * finish, then stops Apollo.
+   */
   stop(): Promise<void>;
 }
 
@@ -79,6 +83,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 export async function createAppServer(config: Config, services: Services, logger: Logger): Promise<AppServer> {
   const schema = await buildAppSchema();
+  const formatError = createFormatError({ includeStack: config.nodeEnv === 'development', logger });
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
@@ -86,7 +91,7 @@ export async function createAppServer(config: Config, services: Services, logger
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
-    formatError: createFormatError({ includeStack: config.nodeEnv === 'development', logger }),
+    formatError,
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), warningsPlugin],
   });
   await apollo.start();
@@ -147,6 +152,15 @@ export async function createAppServer(config: Config, services: Services, logger
     });
   });
   httpServer.keepAliveTimeout = 65_000;
+  const subscriptions = attachSubscriptionServer({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    services,
+    subscriptionsPerConnection: config.events.subscriptionsPerConnection,
+    formatError,
+    logger,
+  });
 
   return {
     httpServer,
@@ -157,6 +171,7 @@ export async function createAppServer(config: Config, services: Services, logger
       });
     },
     async stop() {
+      await subscriptions.close();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       await closed;

@@ -120,6 +120,8 @@ const describe: Record<ErrorReason, string> = {
   [ErrorReason.MISSING_TOKEN]: 'is missing',
   [ErrorReason.INVALID_TOKEN]: 'is not valid',
   [ErrorReason.TOKEN_EXPIRED]: 'has expired',
+  [ErrorReason.TOO_MANY_IDS]: 'names more IDs than allowed',
+  [ErrorReason.TOO_MANY_SUBSCRIPTIONS]: 'exceeds the subscriptions allowed on one connection',
 };
 
 export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {

@@ -44,10 +44,10 @@ export class UserProfileService {
       isAdmin: viewer.isAdmin,
       isDeclaredCustomField: (key) => this.catalog.isDeclared(key),
     });
-    let result = await this.repository.applyPatch(viewer.userID, patch);
+    let result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
     if (result === undefined) {
       await this.repository.createIfMissing(viewer.userID);
-      result = await this.repository.applyPatch(viewer.userID, patch);
+      result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
       if (result === undefined) throw new Error(`account ${viewer.userID} vanished while being updated`);
     }
     loader.clear(viewer.userID).prime(viewer.userID, result.profile);
