@@ -24,7 +24,9 @@ export class CreateProfileEvent1795634884962 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "profile_event_webhook_pending" ON "profile_event" ("user_id", "event_id") WHERE "webhook_pending"`,
     );
-    await queryRunner.query(`CREATE INDEX "profile_event_unrelayed" ON "profile_event" ("event_id") WHERE NOT "relayed"`);
+    await queryRunner.query(
+      `CREATE INDEX "profile_event_unrelayed" ON "profile_event" ("event_id") WHERE NOT "relayed"`,
+    );
     await queryRunner.query(`CREATE INDEX "profile_event_user_event" ON "profile_event" ("user_id", "event_id")`);
   }
 

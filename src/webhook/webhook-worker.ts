@@ -178,10 +178,7 @@ export class WebhookWorker {
       error = reason.name === 'TimeoutError' ? 'timeout' : (reason.cause?.code ?? reason.message);
     }
     const retryInMs = this.retryDelay(attempt);
-    this.logger.warn(
-      { eventID: row.event_id, attempt, error, retryInMs },
-      'webhook delivery failed; will retry',
-    );
+    this.logger.warn({ eventID: row.event_id, attempt, error, retryInMs }, 'webhook delivery failed; will retry');
     return { eventID: row.event_id, ok: false, retryInMs, error };
   }
 

@@ -40,7 +40,9 @@ describe('profileUpdated: connection rules', () => {
     const connection = connect(server.url, await server.token(viewer), { tokenParam: 'Authorization' });
     connections.push(connection);
     const live = connection.subscribe(SUBSCRIPTION, { ids: [owner] });
-    await waitFor('the subscription', () => (server.app.services.profileEvents.hub.isWatching(owner) ? true : undefined));
+    await waitFor('the subscription', () =>
+      server.app.services.profileEvents.hub.isWatching(owner) ? true : undefined,
+    );
     await server.request(`mutation { updateMyProfile(input: { nick: "hi" }) { nick } }`, { as: owner });
     await live.next('the change', (r) => r.data?.profileUpdated?.nick === 'hi');
   });
@@ -54,7 +56,9 @@ describe('profileUpdated: connection rules', () => {
     expect(errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userIDs', reason: 'TOO_MANY_IDS' });
 
     const duplicates = connection.subscribe(SUBSCRIPTION, { ids: [...ids.slice(0, 100), ...ids.slice(0, 100)] });
-    await waitFor('the subscription', () => (server.app.services.profileEvents.hub.isWatching('user_99') ? true : undefined));
+    await waitFor('the subscription', () =>
+      server.app.services.profileEvents.hub.isWatching('user_99') ? true : undefined,
+    );
     expect(duplicates.errors()).toBeUndefined();
     expect(duplicates.results).toEqual([]);
   });

@@ -178,7 +178,9 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     const result = await live.next('the change', (r) => r.data?.profileUpdated?.nick === 'with secret');
     const viaQuery = await a.request(USERS, { as: viewer, variables: { ids: [owner] } });
     expect(result.data!.profileUpdated).toEqual(viaQuery.data!.users[0]);
-    expect(result.data!.profileUpdated.profileCustomField).toEqual([{ key: 'Tag_Profile_Custom_Test1', value: 'public' }]);
+    expect(result.data!.profileUpdated.profileCustomField).toEqual([
+      { key: 'Tag_Profile_Custom_Test1', value: 'public' },
+    ]);
     expect(JSON.stringify(live.results)).not.toContain('secret mood');
   });
 

@@ -53,7 +53,7 @@ class Receiver {
       response.writeHead(401).end();
       return;
     }
-    const payload = JSON.parse(raw.toString("utf8")) as WebhookPayload;
+    const payload = JSON.parse(raw.toString('utf8')) as WebhookPayload;
     if (request.headers['x-profile-event-id'] !== payload.eventID) this.headerMismatches += 1;
     if (!this.users.has(payload.userID)) {
       response.writeHead(200).end();
@@ -168,7 +168,9 @@ describe('profile webhook', () => {
     for (const userID of users) {
       const ids = of(userID).map((p) => BigInt(p.eventID));
       expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
-      expect(of(userID).map((p) => p.eventID)).toEqual(events.filter((e) => e.user_id === userID).map((e) => e.event_id));
+      expect(of(userID).map((p) => p.eventID)).toEqual(
+        events.filter((e) => e.user_id === userID).map((e) => e.event_id),
+      );
     }
     expect(of(alice).map((p) => p.changedFields)).toEqual([
       { nick: 'a1' },
