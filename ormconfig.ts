@@ -3,9 +3,10 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
 import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
+import { ProfileEventEntity } from './src/events/profile-event.entity.js';
 import { UserProfileEntity } from './src/user/user-profile.entity.js';
 
-export const ENTITIES = [UserProfileEntity, ProfileCustomFieldEntity, AdminAuditEntity];
+export const ENTITIES = [UserProfileEntity, ProfileCustomFieldEntity, AdminAuditEntity, ProfileEventEntity];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */
 export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/postgres`;

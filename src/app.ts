@@ -3,6 +3,7 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase, type Database } from './db/database.js';
+import { createProfileEvents } from './events/profile-events.js';
 import { seedDemoUsers } from './graphiql/demo-users.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { AdminAudit } from './admin/admin-audit.js';
@@ -23,13 +24,18 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export function createServices(config: Config, database: Database): Services {
+export function createServices(config: Config, database: Database, databaseUrl: string, logger: Logger): Services {
   const customFieldRepository = new CustomFieldRepository(database.pool);
   const customFieldCatalog = new CustomFieldRegistry(customFieldRepository);
   const audit = new AdminAudit(database.pool);
   const sqlStatements = { count: 0 };
-  const profileRepository = new UserProfileRepository(createSqlRunner(database.pool, sqlStatements));
+  const profileEvents = createProfileEvents(config, { pool: database.pool, url: databaseUrl }, logger);
+  const profileRepository = new UserProfileRepository(
+    createSqlRunner(database.pool, sqlStatements),
+    profileEvents.outbox,
+  );
   const profileService = new UserProfileService(profileRepository, customFieldCatalog);
+  profileEvents.attach(profileRepository, profileService);
   return {
     tokenVerifier: createTokenVerifier(config.jwt.secret),
     customFieldCatalog,
@@ -43,6 +49,7 @@ export function createServices(config: Config, database: Database): Services {
     profileRepository,
     sqlStatements,
     profileService,
+    profileEvents,
   };
 }
 
@@ -66,7 +73,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       const seeded = await seedDemoUsers(database.pool);
       if (seeded > 0) logger.info({ seeded }, 'added demo users to the empty embedded database');
     }
-    const services = createServices(config, database);
+    const services = createServices(config, database, databaseUrl, logger);
     try {
       await services.customFieldCatalog.start({
         seedKeys: config.profileCustomFields,
@@ -79,6 +86,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       await database.close();
       throw error;
     }
+    await services.profileEvents.start();
     const server = await createAppServer(config, services, logger);
     const port = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -90,6 +98,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       services,
       async stop() {
         await server.stop();
+        await services.profileEvents.stop();
         await services.customFieldCatalog.stop();
         await database.close();
         await stopEmbedded?.();

@@ -27,6 +27,35 @@ export interface Config {
   readonly introspection: boolean;
   /** Execute operations compiled by graphql-jit (true) or with graphql-js (false). */
   readonly graphqlJit: boolean;
+  readonly events: EventsConfig;
+  /** Unset when PROFILE_WEBHOOK_URL is unset. */
+  readonly webhook: WebhookConfig | undefined;
+}
+
+/** Live profile changes: the relay, the bus between instances and the subscriptions. */
+export interface EventsConfig {
+  /** Set: Redis pub/sub is the bus; unset: Postgres LISTEN/NOTIFY. */
+  readonly redisUrl: string | undefined;
+  /** The NOTIFY/Redis channel every instance on one database shares. */
+  readonly channel: string;
+  /** How often the relay looks for events no local write told it about. */
+  readonly relayPollMs: number;
+  /** How long an event waits for the instance that wrote it before any relay publishes it. */
+  readonly relayTakeoverMs: number;
+  /** How long published, delivered events stay in the outbox (for catch-up). */
+  readonly retentionHours: number;
+  readonly subscriptionsPerConnection: number;
+}
+
+export interface WebhookConfig {
+  readonly url: string;
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly pollMs: number;
+  /** Users whose next event is delivered at once per round. */
+  readonly batchSize: number;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +141,37 @@ export function loadConfig(env: Env = process.env): Config {
       `PROFILE_CUSTOM_FIELDS lists ${profileCustomFields.length} keys, more than PROFILE_CUSTOM_FIELD_LIMIT (${maxDefinitions})`,
     );
   }
+  const redisUrl = value('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  const channel = value('PROFILE_EVENTS_CHANNEL') ?? 'profile_events';
+  if (!/^[A-Za-z0-9_.:-]{1,63}$/.test(channel)) {
+    problems.push('PROFILE_EVENTS_CHANNEL must be 1 to 63 letters, digits, "_", ".", ":" or "-"');
+  }
+  const webhookUrl = value('PROFILE_WEBHOOK_URL');
+  const webhookSecret = value('PROFILE_WEBHOOK_SECRET');
+  if (webhookUrl !== undefined) {
+    let protocol = '';
+    try {
+      protocol = new URL(webhookUrl).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') problems.push('PROFILE_WEBHOOK_URL must be an http(s) URL');
+    if (webhookSecret === undefined || webhookSecret.length < 16) {
+      problems.push('PROFILE_WEBHOOK_SECRET of at least 16 characters is required with PROFILE_WEBHOOK_URL');
+    }
+  } else if (webhookSecret !== undefined) {
+    problems.push('PROFILE_WEBHOOK_SECRET is set but PROFILE_WEBHOOK_URL is not');
+  }
+  const webhookTimings = {
+    timeoutMs: integer('PROFILE_WEBHOOK_TIMEOUT_MS', 5000, 100, 120_000),
+    retryBaseMs: integer('PROFILE_WEBHOOK_RETRY_BASE_MS', 1000, 10, 3_600_000),
+    retryMaxMs: integer('PROFILE_WEBHOOK_RETRY_MAX_MS', 300_000, 10, 86_400_000),
+    pollMs: integer('PROFILE_WEBHOOK_POLL_MS', 1000, 10, 60_000),
+    batchSize: integer('PROFILE_WEBHOOK_BATCH_SIZE', 20, 1, 1000),
+  };
 
   const config: Config = {
     nodeEnv,
@@ -134,6 +194,18 @@ export function loadConfig(env: Env = process.env): Config {
     graphiql: boolean('GRAPHIQL', !isProduction),
     introspection: boolean('INTROSPECTION', !isProduction),
     graphqlJit: boolean('GRAPHQL_JIT', true),
+    events: {
+      redisUrl,
+      channel,
+      relayPollMs: integer('PROFILE_EVENTS_RELAY_POLL_MS', 1000, 10, 60_000),
+      relayTakeoverMs: integer('PROFILE_EVENTS_RELAY_TAKEOVER_MS', 5000, 0, 600_000),
+      retentionHours: integer('PROFILE_EVENTS_RETENTION_HOURS', 24, 1, 24 * 365),
+      subscriptionsPerConnection: integer('SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 1000),
+    },
+    webhook:
+      webhookUrl === undefined || webhookSecret === undefined
+        ? undefined
+        : { url: webhookUrl, secret: webhookSecret, ...webhookTimings },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

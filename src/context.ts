@@ -5,6 +5,7 @@ import type { WarningCode } from './errors.js';
 import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
+import type { ProfileEvents } from './events/profile-events.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
 import type { UserProfileService } from './user/user.service.js';
@@ -25,6 +26,8 @@ export interface Services {
   readonly profileRepository: UserProfileRepository;
   readonly sqlStatements: StatementCounter;
   readonly profileService: UserProfileService;
+  /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
+  readonly profileEvents: ProfileEvents;
 }
 
 export interface Context {

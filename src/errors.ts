@@ -26,6 +26,7 @@ export enum ErrorReason {
   TOO_MANY = 'TOO_MANY',
   LIMIT_REACHED = 'LIMIT_REACHED',
   UNKNOWN_ENTITY_TYPE = 'UNKNOWN_ENTITY_TYPE',
+  TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
 }
 
 /** Warnings ride in `extensions.warnings` of a successful response. */

@@ -4,6 +4,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { AccountAdminResolver } from './admin/admin.resolver.js';
 import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
+import { ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { guardEntityRepresentations } from './federation/entity-representations.js';
 import { UserResolver } from './user/user.resolver.js';
 import { userReferenceResolver } from './user/user.reference.js';
@@ -16,8 +17,16 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver],
+    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver, ProfileEventsResolver],
     validate: false,
+    // type-graphql requires a pubSub once a subscription exists; profileUpdated has its own
+    // `subscribe` (src/events), so nothing ever publishes to or subscribes on this one.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error('every subscription brings its own subscribe function');
+      },
+    },
     // The subgraph wrapper below adds the federation types; checking before that would fail.
     skipCheck: true,
   });
@@ -38,5 +47,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
   if (mutation)
     mutation.description =
       'Changing profiles. Every field needs a bearer token; fields marked Administrators need an admin token.';
+  const subscription = schema.getSubscriptionType();
+  if (subscription) {
+    subscription.description =
+      'Live changes, over the graphql-ws protocol on the same path. The bearer token goes in the connection_init payload.';
+  }
   return schema;
 }

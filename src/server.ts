@@ -11,6 +11,7 @@ import { createCompiledExecution } from './compiled-execution.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import { createFormatError } from './errors.js';
+import { attachSubscriptionServer } from './events/subscription-server.js';
 import { createGraphiQL } from './graphiql/graphiql.handler.js';
 import { buildAppSchema } from './schema.js';
 
@@ -21,7 +22,10 @@ export interface AppServer {
   readonly httpServer: http.Server;
   /** Resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
+  /**
+   * Closes WebSockets with 1001 (going away), stops accepting connections, lets in-flight requests
+   * finish, then stops Apollo.
+   */
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 export async function createAppServer(config: Config, services: Services, logger: Logger): Promise<AppServer> {
   const schema = await buildAppSchema();
+  const formatError = createFormatError({ includeStack: config.nodeEnv === 'development', logger });
   const apollo = new ApolloServer<Context>({
     ...(config.graphqlJit ? { gateway: createCompiledExecution(schema) } : { schema }),
     csrfPrevention: true,
@@ -104,7 +109,7 @@ export async function createAppServer(config: Config, services: Services, logger
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
-    formatError: createFormatError({ includeStack: config.nodeEnv === 'development', logger }),
+    formatError,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
@@ -176,6 +181,15 @@ export async function createAppServer(config: Config, services: Services, logger
     });
   });
   httpServer.keepAliveTimeout = 65_000;
+  const subscriptions = attachSubscriptionServer({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    services,
+    subscriptionsPerConnection: config.events.subscriptionsPerConnection,
+    formatError,
+    logger,
+  });
 
   return {
     httpServer,
@@ -186,6 +200,7 @@ export async function createAppServer(config: Config, services: Services, logger
       });
     },
     async stop() {
+      await subscriptions.close();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       await closed;

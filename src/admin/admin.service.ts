@@ -61,7 +61,7 @@ export class AccountAdminService {
 
   async setProfile(viewer: Viewer, userID: string, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
     const action = { operation: 'setUserProfile', subjects: [userID], fields: updatedFields(input) };
-    return this.audit.run(viewer, action, () => this.profiles.updateProfileAsAdmin(userID, input, loader));
+    return this.audit.run(viewer, action, () => this.profiles.updateProfileAsAdmin(viewer, userID, input, loader));
   }
 
   async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {

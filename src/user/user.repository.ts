@@ -113,10 +113,12 @@ const CREATE_IF_MISSING: Omit<QueryConfig, 'values'> = {
 /**
  * Builds the single statement that applies a patch: it locks the row, writes only the patched
  * columns and merges custom fields by key against the locked (latest) row, and touches
- * `last_updated_time` only when some value differs. Returns the new row (changed = true) or the
- * current one (changed = false); no row when the account does not exist.
+ * `last_updated_time` only when some value differs. When it writes, it also writes the change into
+ * the `profile_event` outbox (operator, owner, time, and only the fields whose value differs), so an
+ * event exists exactly when a change commits. Returns the new row (changed = true, with the event
+ * ID) or the current one (changed = false); no row when the account does not exist.
  */
-function buildUpdate(patch: ProfilePatch): QueryConfig {
+function buildUpdate(patch: ProfilePatch): QueryConfig & { operatorIndex: number } {
   const values: unknown[] = [];
   const param = (value: unknown, type: string): string => {
     values.push(value);
@@ -134,13 +136,26 @@ function buildUpdate(patch: ProfilePatch): QueryConfig {
     differs.push(`cur.${column} IS DISTINCT FROM ${p}`);
   }
   const hasCustom = Object.keys(patch.customSet).length > 0 || patch.customRemove.length > 0;
+  let customChanges = `'{}'::jsonb`;
   if (hasCustom) {
     shape |= 1 << STANDARD_FIELDS.length;
     const set = param(JSON.stringify(patch.customSet), 'jsonb');
     const remove = param(patch.customRemove, 'text[]');
     sets.push(`custom_fields = (p.custom_fields || ${set}) - ${remove}`);
     differs.push(`(cur.custom_fields || ${set}) - ${remove} IS DISTINCT FROM cur.custom_fields`);
+    customChanges = `(SELECT coalesce(jsonb_object_agg(k.key, upd.custom_fields -> k.key), '{}'::jsonb)
+        FROM (SELECT jsonb_object_keys(${set}) UNION SELECT unnest(${remove})) AS k(key)
+        WHERE cur.custom_fields -> k.key IS DISTINCT FROM upd.custom_fields -> k.key)`;
   }
+  const standardChanges = Object.keys(patch.standard).map((field) => {
+    const column = STANDARD_FIELD_COLUMNS[field as StandardField];
+    return `CASE WHEN cur.${column} IS DISTINCT FROM upd.${column} THEN jsonb_build_object('${field}', upd.${column}) ELSE '{}'::jsonb END`;
+  });
+  // The last three parameters are filled per call: operator, relay owner, webhook pending.
+  const operatorIndex = values.length;
+  const operator = param(undefined, 'text');
+  const relayOwner = param(undefined, 'text');
+  const webhookPending = param(undefined, 'boolean');
   const text = `WITH cur AS (
       SELECT ${COLUMNS} FROM user_profile WHERE user_id = ${userParam} FOR UPDATE
     ), upd AS (
@@ -150,13 +165,29 @@ function buildUpdate(patch: ProfilePatch): QueryConfig {
       RETURNING ${COLUMNS.split(',')
         .map((c) => `p.${c.trim()}`)
         .join(', ')}
+    ), evt AS (
+      INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
+      SELECT upd.user_id, ${operator}, upd.last_updated_time, ${standardChanges.length > 0 ? standardChanges.join(' || ') : `'{}'::jsonb`},
+        ${customChanges}, ${relayOwner}, ${webhookPending}
+      FROM upd CROSS JOIN cur
+      RETURNING event_id
     )
-    SELECT *, true AS changed FROM upd
+    SELECT upd.*, true AS changed, (SELECT event_id FROM evt) AS event_id FROM upd
     UNION ALL
-    SELECT *, false AS changed FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
+    SELECT cur.*, false AS changed, NULL AS event_id FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
   // Parameters are always in field order, so one shape always yields the same text: a prepared
   // statement per shape lets Postgres plan it once per connection.
-  return { name: `user_profile_update_${shape}`, text, values };
+  return { name: `user_profile_update_${shape}`, text, values, operatorIndex };
+}
+
+/** How changes are written into the `profile_event` outbox. */
+export interface OutboxOptions {
+  /** This instance's relay publishes the events it writes first (see src/events/event-relay.ts). */
+  readonly relayOwner: string;
+  /** Whether events wait for webhook delivery (true when a webhook URL is configured). */
+  readonly webhookPending: boolean;
+  /** Called after a change committed, e.g. to wake the local relay. */
+  readonly afterChange?: (userID: string, eventID: string) => void;
 }
 
 /** An account to import: absent nick or avatar means "leave as it is" (or the default when new). */
@@ -189,7 +220,10 @@ const FIND_EXISTING_IDS: Omit<QueryConfig, 'values'> = {
 };
 
 export class UserProfileRepository {
-  constructor(private readonly sql: SqlRunner) {}
+  constructor(
+    private readonly sql: SqlRunner,
+    private readonly outbox: OutboxOptions = { relayOwner: 'unknown', webhookPending: false },
+  ) {}
 
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
@@ -203,12 +237,20 @@ export class UserProfileRepository {
     return toRecord(row);
   }
 
-  /** Applies a patch in one statement (one transaction). Undefined when the account does not exist. */
-  async applyPatch(userID: string, patch: ProfilePatch): Promise<UpdateResult | undefined> {
-    const query = buildUpdate(patch);
+  /**
+   * Applies a patch in one statement (one transaction), recording `operator` (who made the change)
+   * in the outbox event. Undefined when the account does not exist.
+   */
+  async applyPatch(userID: string, patch: ProfilePatch, operator: string): Promise<UpdateResult | undefined> {
+    const { operatorIndex, ...query } = buildUpdate(patch);
     query.values![0] = userID;
-    const [row] = await this.sql.query<ProfileRow & { changed: boolean }>(query);
-    return row === undefined ? undefined : { profile: toRecord(row), changed: row.changed };
+    query.values![operatorIndex] = operator;
+    query.values![operatorIndex + 1] = this.outbox.relayOwner;
+    query.values![operatorIndex + 2] = this.outbox.webhookPending;
+    const [row] = await this.sql.query<ProfileRow & { changed: boolean; event_id: string | null }>(query);
+    if (row === undefined) return undefined;
+    if (row.event_id !== null) this.outbox.afterChange?.(userID, row.event_id);
+    return { profile: toRecord(row), changed: row.changed };
   }
 
   /**

@@ -129,6 +129,7 @@ const describe: Record<ErrorReason, string> = {
   [ErrorReason.TOO_MANY]: 'has too many items',
   [ErrorReason.LIMIT_REACHED]: 'would exceed a limit',
   [ErrorReason.UNKNOWN_ENTITY_TYPE]: 'does not name an entity type of this subgraph',
+  [ErrorReason.TOO_MANY_SUBSCRIPTIONS]: 'exceeds the subscriptions allowed on one connection',
 };
 
 export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {

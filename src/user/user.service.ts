@@ -61,10 +61,10 @@ export class UserProfileService {
 
   async updateOwnProfile(viewer: Viewer, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
     const patch = buildProfilePatch(input, this.patchPolicy(viewer.isAdmin));
-    let result = await this.repository.applyPatch(viewer.userID, patch);
+    let result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
     if (result === undefined) {
       await this.repository.createIfMissing(viewer.userID);
-      result = await this.repository.applyPatch(viewer.userID, patch);
+      result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
       if (result === undefined) throw new Error(`account ${viewer.userID} vanished while being updated`);
     }
     loader.clear(viewer.userID).prime(viewer.userID, result.profile);
@@ -75,11 +75,16 @@ export class UserProfileService {
    * An administrator's update of any existing account: the same rules and the same single
    * statement as updateOwnProfile, with administrator rights; never creates the account.
    */
-  async updateProfileAsAdmin(userID: string, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
+  async updateProfileAsAdmin(
+    admin: Viewer,
+    userID: string,
+    input: ProfileUpdateInput,
+    loader: ProfileLoader,
+  ): Promise<User> {
     const problem = validateUserID(userID);
     if (problem !== undefined) throw badInput('userID', problem);
     const patch = buildProfilePatch(input, this.patchPolicy(true));
-    const result = await this.repository.applyPatch(userID, patch);
+    const result = await this.repository.applyPatch(userID, patch, admin.userID);
     if (result === undefined) {
       throw badInput('userID', ErrorReason.UNKNOWN_ACCOUNT, 'names no account; import it first');
     }

@@ -1,0 +1,261 @@
+import DataLoader from 'dataloader';
+import type { Logger } from 'pino';
+import type { Viewer } from '../auth/viewer.js';
+import { BadUserInputError, ErrorReason } from '../errors.js';
+import type { ProfileLoader } from '../user/user.loaders.js';
+import type { ProfileRecord, UserProfileRepository } from '../user/user.repository.js';
+import { badInput, validateUserID } from '../user/user.rules.js';
+import type { UserProfileService } from '../user/user.service.js';
+import type { User } from '../user/user.types.js';
+import type { ChangeNotice } from './event-bus.js';
+import type { ProfileEventRepository } from './profile-event.repository.js';
+
+export const MAX_SUBSCRIBED_USER_IDS = 100;
+/** Users per statement when loading profiles or catching up. */
+const CHUNK = 1000;
+const FLUSH_RETRY_MS = 500;
+
+/**
+ * One subscription's stream of profiles. Profiles waiting to be read are kept per user, newest
+ * only: a slow reader gets each changed user's latest profile once, and memory stays bounded.
+ */
+class ProfileFeed implements AsyncIterableIterator<User> {
+  private readonly waiting = new Map<string, User>();
+  private wake: ((result: IteratorResult<User>) => void) | undefined;
+  private done = false;
+
+  constructor(
+    readonly viewer: Viewer,
+    readonly userIDs: ReadonlySet<string>,
+    private readonly onClose: (feed: ProfileFeed) => void,
+  ) {}
+
+  push(user: User): void {
+    if (this.done) return;
+    if (this.wake) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake({ value: user, done: false });
+      return;
+    }
+    this.waiting.delete(user.userID);
+    this.waiting.set(user.userID, user);
+  }
+
+  next(): Promise<IteratorResult<User>> {
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    const first = this.waiting.entries().next();
+    if (!first.done) {
+      const [userID, user] = first.value;
+      this.waiting.delete(userID);
+      return Promise.resolve({ value: user, done: false });
+    }
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  return(): Promise<IteratorResult<User>> {
+    if (!this.done) {
+      this.done = true;
+      this.waiting.clear();
+      this.wake?.({ value: undefined, done: true });
+      this.wake = undefined;
+      this.onClose(this);
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<User>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<User> {
+    return this;
+  }
+}
+
+/**
+ * This instance's side of `profileUpdated`: which users its subscribers watch, and the last event
+ * it delivered for each. Notices from the bus are filtered by that watermark (so duplicates and
+ * stale notices are dropped), gathered, and answered in batches: one statement loads every
+ * changed profile, and each subscriber gets them presented as `users(ids:)` would for its viewer.
+ *
+ * After the bus (re)connects, `catchUp` compares the watermarks with the outbox and delivers every
+ * user that changed meanwhile, so a dropped listener loses nothing: subscribers are never stale.
+ */
+export class ProfileEventHub {
+  private readonly feedsByUser = new Map<string, Set<ProfileFeed>>();
+  /** Per watched user: the newest event this instance delivered (or the newest when watching began). */
+  private readonly delivered = new Map<string, bigint>();
+  private readonly changed = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly profiles: UserProfileRepository,
+    private readonly events: ProfileEventRepository,
+    private readonly profileService: UserProfileService,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Number of live subscriptions on this instance. */
+  get subscriptionCount(): number {
+    const feeds = new Set<ProfileFeed>();
+    for (const set of this.feedsByUser.values()) for (const feed of set) feeds.add(feed);
+    return feeds.size;
+  }
+
+  /** Whether changes of `userID` are delivered from now on (its subscription is fully set up). */
+  isWatching(userID: string): boolean {
+    return this.feedsByUser.has(userID) && this.delivered.has(userID);
+  }
+
+  async subscribe(viewer: Viewer, userIDs: readonly string[]): Promise<AsyncIterableIterator<User>> {
+    const distinct = [...new Set(userIDs)];
+    if (distinct.length === 0) throw badInput('userIDs', ErrorReason.INVALID_VALUE, 'names no user');
+    if (distinct.length > MAX_SUBSCRIBED_USER_IDS) {
+      throw new BadUserInputError(
+        'userIDs',
+        ErrorReason.TOO_MANY,
+        `userIDs names ${distinct.length} distinct users; at most ${MAX_SUBSCRIBED_USER_IDS} are allowed`,
+      );
+    }
+    distinct.forEach((userID) => {
+      const problem = validateUserID(userID);
+      if (problem !== undefined) throw badInput(`userIDs[${userIDs.indexOf(userID)}]`, problem);
+    });
+    const unwatched = distinct.filter((userID) => !this.feedsByUser.has(userID));
+    const feed = new ProfileFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
+    for (const userID of distinct) {
+      let feeds = this.feedsByUser.get(userID);
+      if (!feeds) this.feedsByUser.set(userID, (feeds = new Set()));
+      feeds.add(feed);
+    }
+    if (unwatched.length > 0) {
+      try {
+        const latest = await this.events.latestEventIDs(unwatched);
+        for (const userID of unwatched) {
+          const base = latest.get(userID) ?? 0n;
+          const seen = this.delivered.get(userID);
+          if (this.feedsByUser.has(userID) && (seen === undefined || base > seen)) this.delivered.set(userID, base);
+        }
+      } catch (error) {
+        await feed.return();
+        throw error;
+      }
+    }
+    return feed;
+  }
+
+  onNotices(notices: readonly ChangeNotice[]): void {
+    let any = false;
+    for (const { eventID, userID } of notices) {
+      if (!this.feedsByUser.has(userID)) continue;
+      const id = BigInt(eventID);
+      const seen = this.delivered.get(userID);
+      if (seen !== undefined && id <= seen) continue;
+      this.delivered.set(userID, id);
+      this.changed.add(userID);
+      any = true;
+    }
+    if (any) this.scheduleFlush();
+  }
+
+  /** Delivers every watched user whose newest outbox event is newer than the one last delivered. */
+  async catchUp(): Promise<void> {
+    const watched = [...this.feedsByUser.keys()];
+    let any = false;
+    for (let i = 0; i < watched.length; i += CHUNK) {
+      const latest = await this.events.latestEventIDs(watched.slice(i, i + CHUNK));
+      for (const [userID, id] of latest) {
+        const seen = this.delivered.get(userID);
+        if (seen === undefined || id <= seen || !this.feedsByUser.has(userID)) continue;
+        this.delivered.set(userID, id);
+        this.changed.add(userID);
+        any = true;
+      }
+    }
+    if (any) this.scheduleFlush();
+  }
+
+  /** Ends every subscription (the server is stopping). */
+  async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    const feeds = new Set<ProfileFeed>();
+    for (const set of this.feedsByUser.values()) for (const feed of set) feeds.add(feed);
+    await Promise.all([...feeds].map((feed) => feed.return()));
+    await this.flushing;
+  }
+
+  private remove(feed: ProfileFeed): void {
+    for (const userID of feed.userIDs) {
+      const feeds = this.feedsByUser.get(userID);
+      if (!feeds) continue;
+      feeds.delete(feed);
+      if (feeds.size === 0) {
+        this.feedsByUser.delete(userID);
+        this.delivered.delete(userID);
+        this.changed.delete(userID);
+      }
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    // setImmediate gathers the notices of one burst into one batch.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.flushAgain) {
+          this.flushAgain = false;
+          this.scheduleFlush();
+        }
+      });
+  }
+
+  private async flush(): Promise<void> {
+    const userIDs = [...this.changed].filter((userID) => this.feedsByUser.has(userID));
+    this.changed.clear();
+    if (userIDs.length === 0) return;
+    const records = new Map<string, ProfileRecord>();
+    try {
+      for (let i = 0; i < userIDs.length; i += CHUNK) {
+        for (const record of await this.profiles.findByIds(userIDs.slice(i, i + CHUNK))) {
+          records.set(record.userID, record);
+        }
+      }
+    } catch (error) {
+      // Not dropped: the same users are loaded again shortly.
+      this.logger.warn({ err: error }, 'loading changed profiles failed; retrying');
+      for (const userID of userIDs) this.changed.add(userID);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.scheduleFlush(), FLUSH_RETRY_MS);
+      return;
+    }
+    // Every profile is already loaded: the loader only hands them to the same code users(ids:) runs.
+    const loader: ProfileLoader = new DataLoader<string, ProfileRecord | null>(async (ids) =>
+      ids.map((id) => records.get(id) ?? null),
+    );
+    const feeds = new Map<ProfileFeed, string[]>();
+    for (const userID of userIDs) {
+      for (const feed of this.feedsByUser.get(userID) ?? []) {
+        const list = feeds.get(feed);
+        if (list) list.push(userID);
+        else feeds.set(feed, [userID]);
+      }
+    }
+    for (const [feed, ids] of feeds) {
+      try {
+        const { users } = await this.profileService.getProfiles(feed.viewer, ids, loader);
+        for (const user of users) feed.push(user);
+      } catch (error) {
+        this.logger.error({ err: error }, 'presenting changed profiles to a subscriber failed');
+      }
+    }
+  }
+}

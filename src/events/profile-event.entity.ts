@@ -1,0 +1,60 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * The transactional outbox: one row per committed profile change, written by the same statement
+ * as the change. The relay publishes it to the instances; the webhook worker delivers it.
+ */
+@Entity({ name: 'profile_event' })
+@Index('profile_event_user_event', ['userID', 'eventID'])
+@Index('profile_event_unrelayed', ['eventID'], { where: 'NOT "relayed"' })
+@Index('profile_event_webhook_pending', ['userID', 'eventID'], { where: '"webhook_pending"' })
+export class ProfileEventEntity {
+  @PrimaryGeneratedColumn('identity', {
+    name: 'event_id',
+    type: 'bigint',
+    generatedIdentity: 'ALWAYS',
+    primaryKeyConstraintName: 'profile_event_pkey',
+  })
+  eventID!: string;
+
+  /** The profile owner. */
+  @Column({ name: 'user_id', type: 'text' })
+  userID!: string;
+
+  /** Who made the change: the owner, or an administrator. */
+  @Column({ type: 'text' })
+  operator!: string;
+
+  @Column({ name: 'event_time', type: 'timestamptz' })
+  eventTime!: Date;
+
+  /** Standard fields whose value changed, by API name, with their new values. */
+  @Column({ name: 'changed_fields', type: 'jsonb' })
+  changedFields!: Record<string, unknown>;
+
+  /** Custom fields whose value changed (new value) or that were removed (null). */
+  @Column({ name: 'changed_custom_fields', type: 'jsonb' })
+  changedCustomFields!: Record<string, string | null>;
+
+  /** The instance whose relay publishes the event first; others take over after a grace period. */
+  @Column({ name: 'relay_owner', type: 'text' })
+  relayOwner!: string;
+
+  @Column({ type: 'boolean', default: false })
+  relayed!: boolean;
+
+  @Column({ name: 'webhook_pending', type: 'boolean', default: false })
+  webhookPending!: boolean;
+
+  @Column({ name: 'webhook_attempts', type: 'integer', default: 0 })
+  webhookAttempts!: number;
+
+  @Column({ name: 'webhook_next_attempt_at', type: 'timestamptz', nullable: true })
+  webhookNextAttemptAt!: Date | null;
+
+  @Column({ name: 'webhook_last_error', type: 'text', nullable: true })
+  webhookLastError!: string | null;
+
+  @Column({ name: 'webhook_delivered_at', type: 'timestamptz', nullable: true })
+  webhookDeliveredAt!: Date | null;
+}

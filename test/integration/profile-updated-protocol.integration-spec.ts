@@ -1,0 +1,110 @@
+import { connect, waitFor, type WsConnection } from '../support/subscription-client';
+import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
+
+const SUBSCRIPTION = `subscription($ids: [ID!]!) { profileUpdated(userIDs: $ids) { userID nick } }`;
+
+describe('profileUpdated: connection rules', () => {
+  let server: TestServer;
+  const connections: WsConnection[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ SUBSCRIPTIONS_PER_CONNECTION: '2' });
+  });
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((connection) => connection.dispose()));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  function open(token: string | undefined): WsConnection {
+    const connection = connect(server.url, token);
+    connections.push(connection);
+    return connection;
+  }
+
+  it.each([
+    ['no token', undefined],
+    ['a bad token', 'not-a-token'],
+  ])('closes the connection with 4403 for %s', async (_name, token) => {
+    const connection = open(token);
+    const live = connection.subscribe(SUBSCRIPTION, { ids: [uniqueUserID()] });
+    const closed = await waitFor('the socket to close', () => connection.closed());
+    expect(closed.code).toBe(4403);
+    expect(live.results).toEqual([]);
+  });
+
+  it('accepts the token under Authorization too', async () => {
+    const viewer = uniqueUserID('viewer');
+    const owner = uniqueUserID('owner');
+    const connection = connect(server.url, await server.token(viewer), { tokenParam: 'Authorization' });
+    connections.push(connection);
+    const live = connection.subscribe(SUBSCRIPTION, { ids: [owner] });
+    await waitFor('the subscription', () =>
+      server.app.services.profileEvents.hub.isWatching(owner) ? true : undefined,
+    );
+    await server.request(`mutation { updateMyProfile(input: { nick: "hi" }) { nick } }`, { as: owner });
+    await live.next('the change', (r) => r.data?.profileUpdated?.nick === 'hi');
+  });
+
+  it('rejects more than 100 distinct IDs with BAD_USER_INPUT', async () => {
+    const connection = open(await server.token(uniqueUserID('viewer')));
+    const ids = Array.from({ length: 101 }, (_, i) => `user_${i}`);
+    const tooMany = connection.subscribe(SUBSCRIPTION, { ids });
+    await waitFor('the answer', () => (tooMany.results.length > 0 || tooMany.errors() ? true : undefined));
+    const errors = tooMany.results[0]?.errors ?? tooMany.errors();
+    expect(errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userIDs', reason: 'TOO_MANY' });
+
+    const duplicates = connection.subscribe(SUBSCRIPTION, { ids: [...ids.slice(0, 100), ...ids.slice(0, 100)] });
+    await waitFor('the subscription', () =>
+      server.app.services.profileEvents.hub.isWatching('user_99') ? true : undefined,
+    );
+    expect(duplicates.errors()).toBeUndefined();
+    expect(duplicates.results).toEqual([]);
+  });
+
+  it('rejects an invalid user ID with its index', async () => {
+    const connection = open(await server.token(uniqueUserID('viewer')));
+    const live = connection.subscribe(SUBSCRIPTION, { ids: ['ok', 'x'.repeat(33)] });
+    await waitFor('the answer', () => (live.results.length > 0 ? true : undefined));
+    expect(live.results[0].errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'userIDs[1]',
+      reason: 'TOO_LONG',
+    });
+  });
+
+  it('bounds the subscriptions one connection may hold', async () => {
+    const connection = open(await server.token(uniqueUserID('viewer')));
+    const first = connection.subscribe(SUBSCRIPTION, { ids: [uniqueUserID()] });
+    const second = connection.subscribe(SUBSCRIPTION, { ids: [uniqueUserID()] });
+    const third = connection.subscribe(SUBSCRIPTION, { ids: [uniqueUserID()] });
+    const errors = await waitFor('the third to be refused', () => third.errors());
+    expect(errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(first.errors()).toBeUndefined();
+    expect(second.errors()).toBeUndefined();
+  });
+
+  it('masks no client error as internal: a wrong variable type is BAD_USER_INPUT, an unknown field fails validation', async () => {
+    const connection = open(await server.token(uniqueUserID('viewer')));
+    const wrongType = connection.subscribe(SUBSCRIPTION, { ids: null });
+    await waitFor('the answer', () => (wrongType.results.length > 0 || wrongType.errors() ? true : undefined));
+    expect((wrongType.results[0]?.errors ?? wrongType.errors())?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    const unknown = connection.subscribe(`subscription { profileUpdated(userIDs: ["a"]) { nope } }`);
+    const errors = await waitFor('the answer', () => unknown.errors());
+    expect(errors[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('closes sockets with 1001 when the server stops', async () => {
+    const own = await startTestServer();
+    const connection = connect(own.url, await own.token(uniqueUserID('viewer')));
+    const owner = uniqueUserID('owner');
+    const live = connection.subscribe(SUBSCRIPTION, { ids: [owner] });
+    await waitFor('the subscription', () => (own.app.services.profileEvents.hub.isWatching(owner) ? true : undefined));
+    await own.stop();
+    const closed = await waitFor('the socket to close', () => connection.closed());
+    expect(closed.code).toBe(1001);
+    expect(live.results).toEqual([]);
+    await connection.dispose();
+  });
+});

@@ -1,0 +1,93 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+/** A deadline-bounded wait: polls `check` until it returns a value, or fails with `what`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface ReceivedResult {
+  data?: Record<string, any> | null;
+  errors?: Array<{ message: string; extensions?: Record<string, any> }>;
+}
+
+export interface LiveSubscription {
+  /** Every `next` payload received so far, in order. */
+  readonly results: ReceivedResult[];
+  /** Set when the server answered with an `error` message. */
+  readonly errors: () => ReadonlyArray<{ message: string; extensions?: Record<string, any> }> | undefined;
+  readonly completed: () => boolean;
+  /** Waits (bounded) for a result that `match` accepts and returns it. */
+  next(what: string, match: (result: ReceivedResult) => boolean): Promise<ReceivedResult>;
+  unsubscribe(): void;
+}
+
+export interface WsConnection {
+  readonly client: Client;
+  /** The close event, once the socket closed. */
+  readonly closed: () => { code: number; reason: string } | undefined;
+  subscribe(query: string, variables?: Record<string, unknown>): LiveSubscription;
+  dispose(): Promise<void>;
+}
+
+/** A real graphql-ws client over a real WebSocket; `token` goes into the connection_init payload. */
+export function connect(
+  httpUrl: string,
+  token: string | undefined,
+  options: { retryAttempts?: number; lazy?: boolean; tokenParam?: 'authorization' | 'Authorization' } = {},
+): WsConnection {
+  let closed: { code: number; reason: string } | undefined;
+  const client = createClient({
+    url: httpUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: options.lazy ?? false,
+    retryAttempts: options.retryAttempts ?? 0,
+    connectionParams: token === undefined ? {} : { [options.tokenParam ?? 'authorization']: `Bearer ${token}` },
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        closed = { code, reason: String(reason) };
+      },
+    },
+    onNonLazyError: () => undefined,
+  });
+  return {
+    client,
+    closed: () => closed,
+    subscribe(query, variables) {
+      const results: ReceivedResult[] = [];
+      let errors: ReadonlyArray<{ message: string; extensions?: Record<string, any> }> | undefined;
+      let done = false;
+      const unsubscribe = client.subscribe(
+        { query, variables },
+        {
+          next: (value) => void results.push(value as ReceivedResult),
+          error: (error) => {
+            errors = Array.isArray(error) ? error : [{ message: String((error as Error)?.message ?? error) }];
+          },
+          complete: () => (done = true),
+        },
+      );
+      return {
+        results,
+        errors: () => errors,
+        completed: () => done,
+        next: (what, match) =>
+          waitFor(what, () => {
+            if (errors) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+            return results.find(match);
+          }),
+        unsubscribe,
+      };
+    },
+    dispose: async () => {
+      await client.dispose();
+    },
+  };
+}
