@@ -156,6 +156,8 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
   const watched = new Set<string>();
   let socket: WebSocketClient | undefined;
   let stopSubscription: (() => void) | undefined;
+  // Subscription changes run one after another, so a later watch never races an earlier one.
+  let subscriptionChange: Promise<void> = Promise.resolve();
 
   async function execute<T>(query: string, variables: Record<string, unknown>, retried = false): Promise<T> {
     const token = await options.getToken();
@@ -189,7 +191,12 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
     return options.webSocketUrl ?? options.url.replace(/^http/, 'ws');
   }
 
-  async function resubscribe(): Promise<void> {
+  function resubscribe(): Promise<void> {
+    subscriptionChange = subscriptionChange.then(replaceSubscription, replaceSubscription);
+    return subscriptionChange;
+  }
+
+  async function replaceSubscription(): Promise<void> {
     stopSubscription?.();
     stopSubscription = undefined;
     if (handlers.size === 0) return;
@@ -202,7 +209,8 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
       retryAttempts: Infinity,
       connectionParams: async () => ({ authorization: `Bearer ${await options.getToken()}` }),
     });
-    stopSubscription = socket.subscribe<{ profileUpdated: ApiProfile }>(
+    let stopped = false;
+    const unsubscribe = socket.subscribe<{ profileUpdated: ApiProfile }>(
       {
         query: `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { ${PROFILE_FIELDS} } }`,
         variables: { ids: userIDs },
@@ -214,10 +222,17 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
             for (const handler of handlers) handler(event);
           }
         },
-        error: (error) => logger.warn(`profile updates stopped: ${JSON.stringify(error)}`),
+        error: (error) => {
+          if (!stopped)
+            logger.warn(`profile updates stopped: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+        },
         complete: () => undefined,
       },
     );
+    stopSubscription = () => {
+      stopped = true;
+      unsubscribe();
+    };
   }
 
   return {
@@ -276,6 +291,7 @@ export function createProfileClient(options: ProfileClientOptions): ProfileClien
     },
 
     async close() {
+      await subscriptionChange;
       stopSubscription?.();
       stopSubscription = undefined;
       await socket?.dispose();

@@ -1,4 +1,12 @@
-import { createProfileClient, ERROR_CODE, ProfileClientError, TYPES, type ProfileClient } from '../../src/client';
+import { WebSocket } from 'ws';
+import {
+  createProfileClient,
+  ERROR_CODE,
+  EVENT,
+  ProfileClientError,
+  TYPES,
+  type ProfileClient,
+} from '../../src/client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 let server: TestServer;
@@ -199,4 +207,70 @@ test('the token supplier is asked again after UNAUTHENTICATED, so an expired tok
   const { data } = await client.getMyProfile();
   expect(data.userID).toBe(userID);
   expect(issued).toHaveLength(2);
+});
+
+describe('PROFILE_UPDATED', () => {
+  async function until<T>(read: () => T | undefined, what: string): Promise<T> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const value = read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  test('on() reports changes to the caller and watched users as arrays of profiles; off() stops it', async () => {
+    const me = uniqueUserID('ev');
+    const friend = uniqueUserID('ev');
+    const friendClient = clientFor(friend);
+    await friendClient.updateMyProfile({ nick: 'friend before' });
+    const client = createProfileClient({
+      url: server.url,
+      getToken: () => server.token(me),
+      webSocketImpl: WebSocket,
+    });
+    const events: Array<{ name: string; data: Array<{ userID: string; nick: string; gender: string }> }> = [];
+    const handler = (event: (typeof events)[number]) => events.push(event);
+    client.on(EVENT.PROFILE_UPDATED, handler);
+    client.watchProfiles([friend]);
+    await until(() => (server.app.services.profileEvents.hub.isWatching(friend) ? true : undefined), 'the watch');
+
+    await client.updateMyProfile({ nick: 'me after', gender: TYPES.GENDER_FEMALE });
+    await friendClient.updateMyProfile({ nick: 'friend after' });
+    await until(() => (events.length >= 2 ? true : undefined), 'two events');
+    const seen = events.flatMap((event) => event.data.map((profile) => [event.name, profile.userID, profile.nick]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        ['onProfileUpdated', me, 'me after'],
+        ['onProfileUpdated', friend, 'friend after'],
+      ]),
+    );
+    const mine = events.flatMap((event) => event.data).find((profile) => profile.userID === me);
+    expect(mine?.gender).toBe(TYPES.GENDER_FEMALE);
+
+    // A no-op update sends nothing; after off(), changes are no longer reported.
+    const count = events.length;
+    await client.updateMyProfile({ nick: 'me after' });
+    client.off(EVENT.PROFILE_UPDATED, handler);
+    await until(() => (server.app.services.profileEvents.hub.isWatching(friend) ? undefined : true), 'the unwatch');
+    await friendClient.updateMyProfile({ nick: 'friend later' });
+    // The marker proves the server delivered everything before: a fresh listener sees only it.
+    const marker: string[] = [];
+    const markerClient = createProfileClient({
+      url: server.url,
+      getToken: () => server.token(friend),
+      webSocketImpl: WebSocket,
+    });
+    markerClient.on(EVENT.PROFILE_UPDATED, (event) => marker.push(...event.data.map((profile) => profile.nick)));
+    await until(
+      () => (server.app.services.profileEvents.hub.isWatching(friend) ? true : undefined),
+      'the marker watch',
+    );
+    await friendClient.updateMyProfile({ nick: 'marker' });
+    await until(() => (marker.includes('marker') ? true : undefined), 'the marker');
+    expect(events.length).toBe(count);
+    await client.close();
+    await markerClient.close();
+  });
 });
