@@ -2,6 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Viewer } from './auth/viewer.js';
 import type { WarningCode } from './errors.js';
+import type { Metrics } from './observability/metrics.js';
 import type { CustomFieldCatalog } from './user/custom-field-catalog.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
@@ -20,6 +21,7 @@ export interface Services {
   readonly profileRepository: UserProfileRepository;
   readonly sqlStatements: StatementCounter;
   readonly profileService: UserProfileService;
+  readonly metrics: Metrics;
 }
 
 export interface Context {
@@ -40,7 +42,9 @@ export async function createContext(services: Services, authorization: string | 
   }
   return {
     auth,
-    loaders: { profile: createProfileLoader(services.profileRepository) },
+    loaders: {
+      profile: createProfileLoader(services.profileRepository, (size) => services.metrics.observeLoaderBatch('profile', size)),
+    },
     services,
     warnings: [],
   };
