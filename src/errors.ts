@@ -80,8 +80,8 @@ const VARIABLE_PATH = /^Variable "\$([^"]+)" got invalid value .*?(?: at "[^".[]
 /** "Did you mean ...?" names schema members; graphql-js appends it to validation and coercion messages. */
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
-/** graphql-js's message when `parseOptions.maxTokens` stops the parser. */
-const TOKEN_LIMIT = /^Syntax Error: Document contains more than \d+ tokens\./;
+/** graphql-js's message when `parseOptions.maxTokens` stops the parser (16.x spells it "more that"). */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens\./;
 
 export interface ErrorLogger {
   error(details: Record<string, unknown>, message: string): void;
