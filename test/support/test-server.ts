@@ -49,6 +49,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DB_POOL_MAX: '5',
     JWT_SECRET: TEST_JWT_SECRET,
     PROFILE_CUSTOM_FIELDS: TEST_CUSTOM_FIELDS.join(','),
+    // Tests write far faster than any client, all from one address; the rate-limit tests turn it on.
+    RATE_LIMIT_WRITES_PER_USER: '0',
+    RATE_LIMIT_WRITES_PER_IP: '0',
     ...env,
   });
   const app = await startApp(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
