@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     }, config.http.shutdownTimeoutMs + 5000);
     timer.unref();
     app.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped: requests drained, database pool closed');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
