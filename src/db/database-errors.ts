@@ -35,8 +35,9 @@ const DATA_EXCEPTION_REASONS: Record<string, ErrorReason> = {
  * masked and logged as an internal error.
  */
 export function mapDatabaseError(error: unknown): unknown {
-  if (error instanceof GraphQLError || !(error instanceof Error)) return error;
-  const code = (error as { code?: unknown }).code;
+  // Not `instanceof Error`: socket errors may come from another realm (e.g. under a test runner).
+  if (error instanceof GraphQLError || typeof error !== 'object' || error === null) return error;
+  const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
     if (code.startsWith('22')) {
       return new BadUserInputError(
@@ -47,6 +48,6 @@ export function mapDatabaseError(error: unknown): unknown {
     }
     if (code.startsWith('08') || UNAVAILABLE_CODES.has(code)) return new ServiceUnavailableError();
   }
-  if (UNAVAILABLE_MESSAGE.test(error.message)) return new ServiceUnavailableError();
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return new ServiceUnavailableError();
   return error;
 }
