@@ -134,7 +134,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (publicKey !== undefined) {
     try {
       const key = createPublicKey(publicKey);
-      if (key.asymmetricKeyType !== 'rsa' && !(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')) {
+      if (
+        key.asymmetricKeyType !== 'rsa' &&
+        !(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+      ) {
         problems.push('JWT_PUBLIC_KEY must be an RSA (RS256) or P-256 (ES256) public key');
       }
     } catch {

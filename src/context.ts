@@ -43,7 +43,9 @@ export async function createContext(services: Services, authorization: string | 
   return {
     auth,
     loaders: {
-      profile: createProfileLoader(services.profileRepository, (size) => services.metrics.observeLoaderBatch('profile', size)),
+      profile: createProfileLoader(services.profileRepository, (size) =>
+        services.metrics.observeLoaderBatch('profile', size),
+      ),
     },
     services,
     warnings: [],

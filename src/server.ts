@@ -12,12 +12,7 @@ import type { Readiness } from './db/readiness.js';
 import { createFormatError } from './errors.js';
 import { readBody } from './http/body.js';
 import { HttpError, HttpRefusalReason } from './http/http-error.js';
-import {
-  attachRequestRecord,
-  requestRecordOf,
-  startRequestRecord,
-  type RequestRecord,
-} from './http/request-record.js';
+import { attachRequestRecord, requestRecordOf, startRequestRecord, type RequestRecord } from './http/request-record.js';
 import { createCostLimitPlugin, createQueryLimitRules } from './limits/query-limits.js';
 import type { WriteRateLimiter } from './limits/write-rate-limiter.js';
 import { createRequestObserverPlugin, finishRequest } from './observability/request-observer.js';

@@ -38,7 +38,8 @@ export function createTokenVerifier(options: VerifierOptions | string): TokenVer
       : options;
   const secretKey: KeyObject | undefined =
     config.secret === undefined ? undefined : createSecretKey(Buffer.from(config.secret, 'utf8'));
-  const publicKey: KeyObject | undefined = config.publicKey === undefined ? undefined : createPublicKey(config.publicKey);
+  const publicKey: KeyObject | undefined =
+    config.publicKey === undefined ? undefined : createPublicKey(config.publicKey);
   const publicAlgorithm =
     publicKey === undefined ? undefined : publicKey.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256';
   const jwks =

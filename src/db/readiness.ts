@@ -1,8 +1,7 @@
 import type { Database } from './database.js';
 
 export type Readiness =
-  | { readonly ready: true }
-  | { readonly ready: false; readonly reason: 'DATABASE_UNREACHABLE' | 'MIGRATIONS_PENDING' };
+  { readonly ready: true } | { readonly ready: false; readonly reason: 'DATABASE_UNREACHABLE' | 'MIGRATIONS_PENDING' };
 
 /**
  * Ready when the database answers and every migration this build knows has been executed.

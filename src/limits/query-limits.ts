@@ -73,7 +73,11 @@ function depthRule(maxDepth: number): ValidationRule {
         const depth = selectionDepth(operation.selectionSet);
         if (depth > maxDepth) {
           context.reportError(
-            limitError(QueryLimitReason.DEPTH_LIMIT, maxDepth, `The query is ${depth} levels deep; the limit is ${maxDepth}`),
+            limitError(
+              QueryLimitReason.DEPTH_LIMIT,
+              maxDepth,
+              `The query is ${depth} levels deep; the limit is ${maxDepth}`,
+            ),
           );
         }
       },
@@ -92,7 +96,11 @@ function aliasRule(maxAliases: number): ValidationRule {
         leave() {
           if (aliases > maxAliases) {
             context.reportError(
-              limitError(QueryLimitReason.ALIAS_LIMIT, maxAliases, `The query uses ${aliases} aliases; the limit is ${maxAliases}`),
+              limitError(
+                QueryLimitReason.ALIAS_LIMIT,
+                maxAliases,
+                `The query uses ${aliases} aliases; the limit is ${maxAliases}`,
+              ),
             );
           }
         },

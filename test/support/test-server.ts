@@ -55,7 +55,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const app = await startApp(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
-  const token = (userID: string, options?: IssueTokenOptions) => issueToken(config.jwt.secret ?? TEST_JWT_SECRET, userID, options);
+  const token = (userID: string, options?: IssueTokenOptions) =>
+    issueToken(config.jwt.secret ?? TEST_JWT_SECRET, userID, options);
   return {
     app,
     url: app.url,
