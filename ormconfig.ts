@@ -4,14 +4,28 @@ import { MIGRATIONS } from './migrations/index.js';
 import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
 import { ProfileEventEntity } from './src/events/profile-event.entity.js';
+import { RateLimitCounterEntity } from './src/limits/rate-limit-counter.entity.js';
 import { UserProfileEntity } from './src/user/user-profile.entity.js';
 
-export const ENTITIES = [UserProfileEntity, ProfileCustomFieldEntity, AdminAuditEntity, ProfileEventEntity];
+export const ENTITIES = [
+  UserProfileEntity,
+  ProfileCustomFieldEntity,
+  AdminAuditEntity,
+  ProfileEventEntity,
+  RateLimitCounterEntity,
+];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */
 export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/postgres`;
 
-export function createDataSource(url: string, poolMax = 10): DataSource {
+export interface PoolTimeouts {
+  /** Fail a connection attempt after this long instead of waiting for the OS. */
+  readonly connectTimeoutMs?: number;
+  /** Postgres cancels longer statements; the client gives up one second after that. */
+  readonly statementTimeoutMs?: number;
+}
+
+export function createDataSource(url: string, poolMax = 10, timeouts: PoolTimeouts = {}): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -22,7 +36,15 @@ export function createDataSource(url: string, poolMax = 10): DataSource {
     // Failed statements are not logged here: their parameters are user data. Errors reach the
     // application, which logs them without values.
     logging: false,
-    extra: { max: poolMax, application_name: 'profile-service' },
+    extra: {
+      max: poolMax,
+      application_name: 'profile-service',
+      keepAlive: true,
+      ...(timeouts.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: timeouts.connectTimeoutMs }),
+      ...(timeouts.statementTimeoutMs === undefined
+        ? {}
+        : { statement_timeout: timeouts.statementTimeoutMs, query_timeout: timeouts.statementTimeoutMs + 1000 }),
+    },
   });
 }
 

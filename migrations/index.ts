@@ -1,11 +1,13 @@
 import { CreateUserProfile1795633623376 } from './1795633623376-create-user-profile.js';
 import { CreateCustomFieldRegistryAndAdminAudit1795634908826 } from './1795634908826-create-custom-field-registry-and-admin-audit.js';
 import { CreateProfileEvent1795634884962 } from './1795634884962-create-profile-event.js';
+import { CreateRateLimitCounter1795634874233 } from './1795634874233-create-rate-limit-counter.js';
 
 // Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
 // whether they run from TypeScript sources or compiled output.
 export const MIGRATIONS = [
   CreateUserProfile1795633623376,
+  CreateRateLimitCounter1795634874233,
   CreateProfileEvent1795634884962,
   CreateCustomFieldRegistryAndAdminAudit1795634908826,
 ];

@@ -13,6 +13,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig();
+  if (config.jwt.secret === undefined) {
+    process.stderr.write(
+      'JWT_SECRET is unset: tokens come from the identity provider behind JWT_JWKS_URL/JWT_PUBLIC_KEY\n',
+    );
+    process.exit(2);
+  }
   process.stdout.write(`${await issueToken(config.jwt.secret, userID, { admin, expiresIn })}\n`);
 }
 

@@ -1,16 +1,19 @@
 import type { Logger } from 'pino';
+import { AdminAudit } from './admin/admin-audit.js';
+import { AccountAdminService } from './admin/admin.service.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
-import { openDatabase, type Database } from './db/database.js';
-import { createProfileEvents } from './events/profile-events.js';
-import { seedDemoUsers } from './graphiql/demo-users.js';
-import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
-import { AdminAudit } from './admin/admin-audit.js';
-import { AccountAdminService } from './admin/admin.service.js';
 import { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import { CustomFieldRepository } from './custom-field/custom-field.repository.js';
 import { CustomFieldService } from './custom-field/custom-field.service.js';
+import { openDatabase, type Database } from './db/database.js';
+import { createReadinessCheck } from './db/readiness.js';
+import { createProfileEvents } from './events/profile-events.js';
+import { seedDemoUsers } from './graphiql/demo-users.js';
+import { createWriteRateLimiter } from './limits/write-rate-limiter.js';
+import { createMetrics } from './observability/metrics.js';
+import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { createSqlRunner, UserProfileRepository } from './user/user.repository.js';
 import { UserProfileService } from './user/user.service.js';
 
@@ -20,7 +23,7 @@ export interface RunningApp {
   readonly database: Database;
   readonly server: AppServer;
   readonly services: Services;
-  /** Stops accepting, drains requests, closes the pool, then stops an embedded database. */
+  /** Stops accepting, drains requests and subscriptions, closes the pool, then stops an embedded database. */
   stop(): Promise<void>;
 }
 
@@ -37,7 +40,7 @@ export function createServices(config: Config, database: Database, databaseUrl: 
   const profileService = new UserProfileService(profileRepository, customFieldCatalog);
   profileEvents.attach(profileRepository, profileService);
   return {
-    tokenVerifier: createTokenVerifier(config.jwt.secret),
+    tokenVerifier: createTokenVerifier(config.jwt),
     customFieldCatalog,
     customFieldService: new CustomFieldService(
       customFieldRepository,
@@ -50,6 +53,7 @@ export function createServices(config: Config, database: Database, databaseUrl: 
     sqlStatements,
     profileService,
     profileEvents,
+    metrics: createMetrics(),
   };
 }
 
@@ -68,12 +72,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     logger.info({ dataDir: config.embeddedDatabase.dataDir }, 'embedded Postgres is running (DATABASE_URL is unset)');
   }
   try {
-    const database = await openDatabase(databaseUrl, { poolMax: config.dbPoolMax, migrate: config.dbMigrate });
+    const database = await openDatabase(databaseUrl, {
+      poolMax: config.dbPoolMax,
+      migrate: config.dbMigrate,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
     if (stopEmbedded !== undefined && config.nodeEnv === 'development') {
       const seeded = await seedDemoUsers(database.pool);
       if (seeded > 0) logger.info({ seeded }, 'added demo users to the empty embedded database');
     }
     const services = createServices(config, database, databaseUrl, logger);
+    services.metrics.watchPool(database.pool);
     try {
       await services.customFieldCatalog.start({
         seedKeys: config.profileCustomFields,
@@ -87,7 +97,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       throw error;
     }
     await services.profileEvents.start();
-    const server = await createAppServer(config, services, logger);
+    // Its own statement counter: the profile runner's count is what tests of the profile SQL assert.
+    const rateLimiter = createWriteRateLimiter(config.rateLimit, createSqlRunner(database.pool), (error) =>
+      logger.warn({ err: error }, 'could not purge ended rate-limit windows'),
+    );
+    const server = await createAppServer(config, services, logger, {
+      rateLimiter,
+      checkReadiness: createReadinessCheck(database),
+    });
     const port = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     return {
@@ -98,6 +115,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       services,
       async stop() {
         await server.stop();
+        rateLimiter.stop();
         await services.profileEvents.stop();
         await services.customFieldCatalog.stop();
         await database.close();

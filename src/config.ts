@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import path from 'node:path';
 
 /** The secret `npm start` and `npm run token` use in development when JWT_SECRET is unset. Never valid in production. */
@@ -6,6 +7,36 @@ export const DEVELOPMENT_JWT_SECRET = 'profile-service-development-secret-do-not
 export const CUSTOM_FIELD_KEY_PATTERN = /^Tag_Profile_Custom_[A-Za-z][A-Za-z0-9]{0,7}$/;
 
 export type NodeEnv = 'development' | 'production' | 'test';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Bounds on one GraphQL request; documented in README "Running in production". */
+export interface GraphQLLimits {
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  /** How often one response key may appear in one selection set. */
+  readonly maxDuplicateFields: number;
+  readonly maxDirectives: number;
+  readonly maxTokens: number;
+  /** Each field costs 1; list arguments such as `users(ids:)` multiply their subtree by the list length. */
+  readonly maxCost: number;
+}
+
+export interface JwtConfig {
+  /** HS256 secret; undefined when only public keys (JWKS or PEM) verify tokens. */
+  readonly secret: string | undefined;
+  readonly usesDevelopmentSecret: boolean;
+  readonly issuer: string | undefined;
+  readonly audience: readonly string[];
+  readonly requireExp: boolean;
+  readonly clockToleranceSeconds: number;
+  /** RS256/ES256 keys fetched from this URL, refetched when a token names an unknown `kid`. */
+  readonly jwksUrl: string | undefined;
+  readonly jwksCooldownSeconds: number;
+  /** An RS256 or ES256 public key (PEM, SPKI). */
+  readonly publicKey: string | undefined;
+}
 
 export interface Config {
   readonly nodeEnv: NodeEnv;
@@ -17,7 +48,11 @@ export interface Config {
   readonly embeddedDatabase: { readonly dataDir: string; readonly port: number };
   readonly dbPoolMax: number;
   readonly dbMigrate: boolean;
-  readonly jwt: { readonly secret: string; readonly usesDevelopmentSecret: boolean };
+  /** Connecting fails after this long (the pool's connectionTimeoutMillis). */
+  readonly dbConnectTimeoutMs: number;
+  /** Postgres cancels a statement running longer than this (statement_timeout). */
+  readonly dbStatementTimeoutMs: number;
+  readonly jwt: JwtConfig;
   readonly profileCustomFields: readonly string[];
   /** Custom field registry: the cap on definitions (retired ones count) and the re-read period. */
   readonly customFieldRegistry: { readonly maxDefinitions: number; readonly refreshMs: number };
@@ -30,6 +65,25 @@ export interface Config {
   readonly events: EventsConfig;
   /** Unset when PROFILE_WEBHOOK_URL is unset. */
   readonly webhook: WebhookConfig | undefined;
+  readonly logLevel: LogLevel;
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly batchEnabled: boolean;
+    readonly batchMaxOperations: number;
+    /** Take the client address from the last X-Forwarded-For entry (behind a gateway). */
+    readonly trustProxy: boolean;
+    /** Origins whose pages may call the API from a browser (CORS); `*` for any; empty for none. */
+    readonly corsOrigins: readonly string[];
+    readonly shutdownTimeoutMs: number;
+    readonly metricsEnabled: boolean;
+  };
+  readonly graphqlLimits: GraphQLLimits;
+  /** Writes (mutations) per window, shared by every instance through Postgres; 0 turns a limit off. */
+  readonly rateLimit: {
+    readonly windowSeconds: number;
+    readonly writesPerUser: number;
+    readonly writesPerIp: number;
+  };
 }
 
 /** Live profile changes: the relay, the bus between instances and the subscriptions. */
@@ -110,14 +164,57 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
+  const jwksUrl = value('JWT_JWKS_URL');
+  if (jwksUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(jwksUrl)) {
+    problems.push('JWT_JWKS_URL must be an http:// or https:// URL');
+  }
+  // Environment files often carry a PEM on one line with literal \n.
+  const publicKey = value('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (publicKey !== undefined) {
+    try {
+      const key = createPublicKey(publicKey);
+      if (
+        key.asymmetricKeyType !== 'rsa' &&
+        !(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+      ) {
+        problems.push('JWT_PUBLIC_KEY must be an RSA (RS256) or P-256 (ES256) public key');
+      }
+    } catch {
+      problems.push('JWT_PUBLIC_KEY is not a PEM public key');
+    }
+  }
+  const hasPublicKeys = jwksUrl !== undefined || publicKey !== undefined;
   let secret = value('JWT_SECRET');
   let usesDevelopmentSecret = false;
   if (secret === undefined) {
-    if (isProduction) problems.push('JWT_SECRET is required in production (at least 32 characters)');
-    secret = DEVELOPMENT_JWT_SECRET;
-    usesDevelopmentSecret = true;
+    if (isProduction && !hasPublicKeys) {
+      problems.push('JWT_SECRET (at least 32 characters), JWT_JWKS_URL or JWT_PUBLIC_KEY is required in production');
+    }
+    if (!hasPublicKeys) {
+      secret = DEVELOPMENT_JWT_SECRET;
+      usesDevelopmentSecret = true;
+    }
   } else if (isProduction && secret.length < 32) {
     problems.push(`JWT_SECRET must be at least 32 characters in production (got ${secret.length})`);
+  }
+  const audience = (value('JWT_AUDIENCE') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+
+  const logLevel = (value('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+
+  const corsOrigins = (value('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim().replace(/\/$/, ''))
+    .filter((origin) => origin !== '');
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(`CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com, or *`);
+    }
   }
 
   const profileCustomFields = (value('PROFILE_CUSTOM_FIELDS') ?? '')
@@ -185,7 +282,19 @@ export function loadConfig(env: Env = process.env): Config {
     },
     dbPoolMax: integer('DB_POOL_MAX', 10, 1, 1000),
     dbMigrate: boolean('DB_MIGRATE', true),
-    jwt: { secret, usesDevelopmentSecret },
+    dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
+    dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 3_600_000),
+    jwt: {
+      secret,
+      usesDevelopmentSecret,
+      issuer: value('JWT_ISSUER'),
+      audience,
+      requireExp: boolean('JWT_REQUIRE_EXP', true),
+      clockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 600),
+      jwksUrl,
+      jwksCooldownSeconds: integer('JWT_JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
+      publicKey,
+    },
     profileCustomFields,
     customFieldRegistry: {
       maxDefinitions,
@@ -206,6 +315,29 @@ export function loadConfig(env: Env = process.env): Config {
       webhookUrl === undefined || webhookSecret === undefined
         ? undefined
         : { url: webhookUrl, secret: webhookSecret, ...webhookTimings },
+    logLevel: (LOG_LEVELS as readonly string[]).includes(logLevel) ? (logLevel as LogLevel) : 'info',
+    http: {
+      bodyLimitBytes: integer('HTTP_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      batchEnabled: boolean('GRAPHQL_BATCH_ENABLED', false),
+      batchMaxOperations: integer('GRAPHQL_BATCH_MAX_OPERATIONS', 10, 1, 100),
+      trustProxy: boolean('TRUST_PROXY', false),
+      corsOrigins,
+      shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+      metricsEnabled: boolean('METRICS_ENABLED', true),
+    },
+    graphqlLimits: {
+      maxDepth: integer('GRAPHQL_MAX_DEPTH', 8, 1, 100),
+      maxAliases: integer('GRAPHQL_MAX_ALIASES', 15, 0, 1000),
+      maxDuplicateFields: integer('GRAPHQL_MAX_DUPLICATE_FIELDS', 3, 1, 1000),
+      maxDirectives: integer('GRAPHQL_MAX_DIRECTIVES', 10, 0, 1000),
+      maxTokens: integer('GRAPHQL_MAX_TOKENS', 2000, 100, 1_000_000),
+      maxCost: integer('GRAPHQL_MAX_COST', 5000, 1, 10_000_000),
+    },
+    rateLimit: {
+      windowSeconds: integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+      writesPerUser: integer('RATE_LIMIT_WRITES_PER_USER', 60, 0, 1_000_000),
+      writesPerIp: integer('RATE_LIMIT_WRITES_PER_IP', 600, 0, 1_000_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

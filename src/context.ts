@@ -6,6 +6,7 @@ import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
 import type { ProfileEvents } from './events/profile-events.js';
+import type { Metrics } from './observability/metrics.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
 import type { UserProfileService } from './user/user.service.js';
@@ -28,6 +29,7 @@ export interface Services {
   readonly profileService: UserProfileService;
   /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
   readonly profileEvents: ProfileEvents;
+  readonly metrics: Metrics;
 }
 
 export interface Context {
@@ -48,7 +50,11 @@ export async function createContext(services: Services, authorization: string | 
   }
   return {
     auth,
-    loaders: { profile: createProfileLoader(services.profileRepository) },
+    loaders: {
+      profile: createProfileLoader(services.profileRepository, (size) =>
+        services.metrics.observeLoaderBatch('profile', size),
+      ),
+    },
     services,
     warnings: [],
   };

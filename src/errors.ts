@@ -6,6 +6,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  /** The database (or a key server) is unreachable or timed out: retry later. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  /** Too many writes; `extensions.retryAfter` says how many seconds to wait. */
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 
 /** Stable machine-readable detail for `BAD_USER_INPUT` and `FORBIDDEN` errors. */
@@ -54,11 +58,20 @@ export class UnauthenticatedError extends GraphQLError {
   }
 }
 
+export class ServiceUnavailableError extends GraphQLError {
+  constructor(message = 'The service is temporarily unavailable; retry shortly') {
+    // `http` is read by Apollo for the response status and never sent to the client.
+    super(message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } } });
+  }
+}
+
 /** Codes a client may see as they are; anything else is masked. */
 const CLIENT_CODES = new Set<string>([
   ErrorCode.UNAUTHENTICATED,
   ErrorCode.FORBIDDEN,
   ErrorCode.BAD_USER_INPUT,
+  ErrorCode.SERVICE_UNAVAILABLE,
+  ErrorCode.RATE_LIMITED,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -70,6 +83,12 @@ const CLIENT_CODES = new Set<string>([
 /** Variable coercion errors name the failing input path: `... at "input.birthday"; ...`. */
 const VARIABLE_PATH = /^Variable "\$([^"]+)" got invalid value .*?(?: at "[^".[]+[.]?([^"]+)")?;/s;
 
+/** "Did you mean ...?" names schema members; graphql-js appends it to validation and coercion messages. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/** graphql-js's message when `parseOptions.maxTokens` stops the parser (16.x spells it "more that"). */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens\./;
+
 export interface ErrorLogger {
   error(details: Record<string, unknown>, message: string): void;
 }
@@ -78,12 +97,18 @@ export interface ErrorLogger {
  * Apollo Server passes unexpected errors through as they are; this keeps client errors and
  * replaces everything else with a generic INTERNAL_SERVER_ERROR, logging the original in full.
  */
-export function createFormatError(options: { includeStack: boolean; logger: ErrorLogger }) {
+export function createFormatError(options: { includeStack: boolean; hideSuggestions?: boolean; logger: ErrorLogger }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
       const extensions: Record<string, unknown> = { ...formatted.extensions };
       if (!options.includeStack) delete extensions.stacktrace;
+      if (options.hideSuggestions === true && formatted.message.includes('Did you mean')) {
+        formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
+      }
+      if (code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT.test(formatted.message)) {
+        extensions.reason ??= 'TOKEN_LIMIT';
+      }
       if (code === ErrorCode.BAD_USER_INPUT && extensions.field === undefined) {
         const match = VARIABLE_PATH.exec(formatted.message);
         if (match) {

@@ -5,6 +5,9 @@ export function createLogger(options: { level?: string } = {}): Logger {
     level: options.level ?? 'info',
     base: { service: 'profile-service' },
     // Tokens never reach the log, whatever a caller passes in.
-    redact: { paths: ['req.headers.authorization', 'authorization', '*.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'authorization', '*.authorization', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
   });
 }

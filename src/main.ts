@@ -3,8 +3,6 @@ import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
 async function main(): Promise<void> {
   let config;
   try {
@@ -16,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger();
+  const logger = createLogger({ level: config.logLevel });
   if (config.jwt.usesDevelopmentSecret) {
     logger.warn('JWT_SECRET is unset: using the documented development secret (never in production)');
   }
@@ -28,13 +26,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The server cuts connections still busy at SHUTDOWN_TIMEOUT_MS; this is the backstop after that.
     const timer = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, config.http.shutdownTimeoutMs + 5000);
     timer.unref();
     app.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped: requests drained, database pool closed');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

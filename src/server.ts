@@ -10,21 +10,44 @@ import type { Logger } from 'pino';
 import { createCompiledExecution } from './compiled-execution.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
+import type { Readiness } from './db/readiness.js';
 import { createFormatError } from './errors.js';
 import { attachSubscriptionServer } from './events/subscription-server.js';
 import { createGraphiQL } from './graphiql/graphiql.handler.js';
+import { createCors } from './http/cors.js';
+import { readBody } from './http/body.js';
+import { HttpError, HttpRefusalReason } from './http/http-error.js';
+import { attachRequestRecord, requestRecordOf, startRequestRecord, type RequestRecord } from './http/request-record.js';
+import { createCostLimitPlugin, createQueryLimitRules } from './limits/query-limits.js';
+import type { WriteRateLimiter } from './limits/write-rate-limiter.js';
+import { createRequestObserverPlugin, finishRequest } from './observability/request-observer.js';
 import { buildAppSchema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Optional parts wired by app.ts; tests may build a server without them. */
+export interface AppServerExtras {
+  readonly rateLimiter?: WriteRateLimiter;
+  /** Backs GET /readyz; without it the server reports ready while it is not stopping. */
+  readonly checkReadiness?: () => Promise<Readiness>;
+}
+
+/** A step of `stop()`, e.g. closing a WebSocket server so its clients get a proper close frame. */
+export type ShutdownStep = () => Promise<void>;
 
 export interface AppServer {
   readonly httpServer: http.Server;
   /** Resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /**
-   * Closes WebSockets with 1001 (going away), stops accepting connections, lets in-flight requests
-   * finish, then stops Apollo.
+   * Adds a step to `stop()`. Steps run in the order added, after the server has stopped accepting
+   * connections and before in-flight HTTP requests are awaited; the database pool closes only
+   * after `stop()` resolves (see RunningApp.stop).
+   */
+  onStop(step: ShutdownStep): void;
+  /**
+   * 1. stop accepting and report not ready; 2. run the `onStop` steps; 3. wait for in-flight HTTP
+   * requests (up to SHUTDOWN_TIMEOUT_MS, then cut the connections); 4. stop Apollo.
    */
   stop(): Promise<void>;
 }
@@ -57,56 +80,55 @@ const noStorePlugin: ApolloServerPlugin<Context> = {
   },
 };
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(new HttpError(413, `Request body is larger than ${limit} bytes`));
-      request.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, `Request body is larger than ${limit} bytes`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': String(Buffer.byteLength(text)),
   });
   response.end(text);
 }
 
-export async function createAppServer(config: Config, services: Services, logger: Logger): Promise<AppServer> {
+export async function createAppServer(
+  config: Config,
+  services: Services,
+  logger: Logger,
+  extras: AppServerExtras = {},
+): Promise<AppServer> {
   const schema = await buildAppSchema();
-  const formatError = createFormatError({ includeStack: config.nodeEnv === 'development', logger });
+  const recordOf = (context: Context) => requestRecordOf(context);
+  const { rateLimiter } = extras;
+
+  const rateLimitPlugin: ApolloServerPlugin<Context> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, contextValue }) {
+          if (rateLimiter === undefined || operation?.operation !== 'mutation') return;
+          const auth = contextValue.auth;
+          await rateLimiter.consume({
+            userID: 'viewer' in auth ? auth.viewer.userID : undefined,
+            ip: recordOf(contextValue)?.ip,
+          });
+        },
+      };
+    },
+  };
+
+  const formatError = createFormatError({
+    includeStack: config.nodeEnv === 'development',
+    hideSuggestions: config.isProduction,
+    logger,
+  });
   const apollo = new ApolloServer<Context>({
     ...(config.graphqlJit ? { gateway: createCompiledExecution(schema) } : { schema }),
     csrfPrevention: true,
     introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: config.isProduction,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
+    allowBatchedHttpRequests: config.http.batchEnabled,
+    parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
+    validationRules: createQueryLimitRules(config.graphqlLimits),
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
     formatError,
@@ -116,11 +138,14 @@ export async function createAppServer(config: Config, services: Services, logger
       ApolloServerPluginCacheControlDisabled(),
       noStorePlugin,
       warningsPlugin,
+      createCostLimitPlugin<Context>(config.graphqlLimits.maxCost),
+      rateLimitPlugin,
+      createRequestObserverPlugin<Context>(recordOf),
     ],
   });
   await apollo.start();
 
-  async function handleGraphQL(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handleGraphQL(request: IncomingMessage, response: ServerResponse, record: RequestRecord) {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
@@ -128,53 +153,101 @@ export async function createAppServer(config: Config, services: Services, logger
     }
     let body: unknown;
     if (request.method === 'POST') {
-      const text = await readBody(request, MAX_BODY_BYTES);
+      const text = await readBody(request, config.http.bodyLimitBytes);
       if ((headers.get('content-type') ?? '').startsWith('application/json')) {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch {
-          throw new HttpError(400, 'The request body is not valid JSON');
+          throw new HttpError(400, 'The request body is not valid JSON', {
+            code: 'BAD_REQUEST',
+            reason: HttpRefusalReason.INVALID_JSON,
+          });
         }
       } else {
         body = text;
       }
+      if (Array.isArray(body) && config.http.batchEnabled && body.length > config.http.batchMaxOperations) {
+        throw new HttpError(400, `A batch may hold at most ${config.http.batchMaxOperations} operations`, {
+          code: 'BAD_REQUEST',
+          reason: HttpRefusalReason.BATCH_LIMIT,
+          limit: config.http.batchMaxOperations,
+        });
+      }
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: () => createContext(services, headers.get('authorization')),
+      context: async () => {
+        // Plugins see only the context: it carries the HTTP request's record for them.
+        return attachRequestRecord(await createContext(services, headers.get('authorization')), record);
+      },
     });
-    const responseHeaders: Record<string, string> = {};
-    for (const [name, value] of result.headers) responseHeaders[name] = value;
+    for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === 'complete') {
-      responseHeaders['content-length'] = String(Buffer.byteLength(result.body.string));
-      response.writeHead(result.status ?? 200, responseHeaders);
+      response.setHeader('content-length', String(Buffer.byteLength(result.body.string)));
+      response.writeHead(result.status ?? 200);
       response.end(result.body.string);
       return;
     }
-    response.writeHead(result.status ?? 200, responseHeaders);
+    response.writeHead(result.status ?? 200);
     for await (const chunk of result.body.asyncIterator) response.write(chunk);
     response.end();
   }
 
-  const graphiql = config.graphiql ? createGraphiQL(config, GRAPHQL_PATH) : undefined;
+  let stopping = false;
+  async function handleReadiness(response: ServerResponse) {
+    if (stopping) return sendJson(response, 503, { status: 'unavailable', reason: 'SHUTTING_DOWN' });
+    const readiness = (await extras.checkReadiness?.()) ?? { ready: true };
+    if (readiness.ready) return sendJson(response, 200, { status: 'ready' });
+    sendJson(response, 503, { status: 'unavailable', reason: readiness.reason });
+  }
 
+  async function handleMetrics(response: ServerResponse) {
+    const text = await services.metrics.registry.metrics();
+    response.writeHead(200, { 'content-type': services.metrics.registry.contentType });
+    response.end(text);
+  }
+
+  const graphiql = config.graphiql ? createGraphiQL(config, GRAPHQL_PATH) : undefined;
+  const cors = createCors(config.http.corsOrigins);
+
+  let inFlight = 0;
   const httpServer = http.createServer((request, response) => {
+    inFlight += 1;
+    const record = startRequestRecord(request, config.http.trustProxy);
+    response.setHeader('x-request-id', record.id);
+    // While stopping, each connection closes after its current response.
+    if (stopping) response.setHeader('connection', 'close');
     const path = (request.url ?? '/').split('?')[0];
-    const handled = graphiql?.matches(request)
-      ? graphiql.respond(request, response)
-      : path === GRAPHQL_PATH
-        ? handleGraphQL(request, response)
-        : Promise.reject(new HttpError(404, 'Not found'));
+    response.once('close', () => {
+      inFlight -= 1;
+      if (stopping) httpServer.closeIdleConnections();
+      const details = { method: request.method, path, status: response.statusCode };
+      if (path === GRAPHQL_PATH) finishRequest(record, details, logger, services.metrics);
+      else logger.debug({ reqId: record.id, ...details }, 'request');
+    });
+    const isGet = request.method === 'GET' || request.method === 'HEAD';
+    let handled: Promise<void>;
+    if (cors.handle(request, response)) handled = Promise.resolve();
+    else if (graphiql?.matches(request)) handled = graphiql.respond(request, response);
+    else if (path === GRAPHQL_PATH) handled = handleGraphQL(request, response, record);
+    else if (isGet && path === '/healthz') handled = Promise.resolve(sendJson(response, 200, { status: 'ok' }));
+    else if (isGet && path === '/readyz') handled = handleReadiness(response);
+    else if (isGet && path === '/metrics' && config.http.metricsEnabled) handled = handleMetrics(response);
+    else handled = Promise.reject(new HttpError(404, 'Not found'));
     handled.catch((error: unknown) => {
       if (response.headersSent) {
         response.destroy();
         return;
       }
       if (error instanceof HttpError) {
-        sendJson(response, error.status, { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+        record.errorCodes.push(String(error.extensions.code));
+        // A refused body may still be arriving: close the connection rather than read it all.
+        const close: Record<string, string> = error.status === 413 ? { connection: 'close' } : {};
+        sendJson(response, error.status, { errors: [{ message: error.message, extensions: error.extensions }] }, close);
         return;
       }
-      logger.error({ err: error }, 'request failed outside GraphQL execution');
+      record.errorCodes.push('INTERNAL_SERVER_ERROR');
+      logger.error({ err: error, reqId: record.id }, 'request failed outside GraphQL execution');
       sendJson(response, 500, {
         errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
       });
@@ -191,6 +264,8 @@ export async function createAppServer(config: Config, services: Services, logger
     logger,
   });
 
+  // Subscribers are told first (close code 1001, going away), before requests are awaited.
+  const stopSteps: ShutdownStep[] = [() => subscriptions.close()];
   return {
     httpServer,
     listen(port, host) {
@@ -199,11 +274,30 @@ export async function createAppServer(config: Config, services: Services, logger
         httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
       });
     },
+    onStop(step) {
+      stopSteps.push(step);
+    },
     async stop() {
-      await subscriptions.close();
+      stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
-      await closed;
+      for (const step of stopSteps) {
+        try {
+          await step();
+        } catch (error) {
+          logger.error({ err: error }, 'a shutdown step failed');
+        }
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), config.http.shutdownTimeoutMs);
+      });
+      if (await Promise.race([closed.then(() => false), timedOut])) {
+        logger.warn({ inFlight }, 'requests still running at the shutdown deadline; closing their connections');
+        httpServer.closeAllConnections();
+        await closed;
+      }
+      clearTimeout(timer);
       await apollo.stop();
     },
   };

@@ -119,6 +119,10 @@ export class CustomFieldRepository {
 
   private async locked<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let failure: Error | undefined;
+    // Without a listener, a connection the server ends between statements would crash the process.
+    const onConnectionError = (error: Error) => (failure ??= error);
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       await client.query('LOCK TABLE profile_custom_field IN SHARE ROW EXCLUSIVE MODE');
@@ -129,7 +133,8 @@ export class CustomFieldRepository {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.removeListener('error', onConnectionError);
+      client.release(failure);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Client, type Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '../../ormconfig.js';
+import { createDataSource, type PoolTimeouts } from '../../ormconfig.js';
 
 export interface Database {
   readonly dataSource: DataSource;
@@ -12,8 +12,11 @@ export interface Database {
 // Any fixed number: it only has to be the same for every process migrating this database.
 const MIGRATION_LOCK_KEY = 7_351_940_221;
 
-export async function openDatabase(url: string, options: { poolMax: number; migrate: boolean }): Promise<Database> {
-  const dataSource = createDataSource(url, options.poolMax);
+export async function openDatabase(
+  url: string,
+  options: { poolMax: number; migrate: boolean } & PoolTimeouts,
+): Promise<Database> {
+  const dataSource = createDataSource(url, options.poolMax, options);
   await dataSource.initialize();
   try {
     if (options.migrate) await runMigrations(dataSource, url);

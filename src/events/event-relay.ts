@@ -87,6 +87,10 @@ export class EventRelay {
   private async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     let failure: Error | undefined;
+    // A connection the server ends between two statements reports it as an 'error' event, which
+    // would crash the process without a listener; the connection is then discarded on release.
+    const onConnectionError = (error: Error) => (failure ??= error);
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const notices = await this.events.claimForRelay(
@@ -103,6 +107,7 @@ export class EventRelay {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(failure);
     }
   }

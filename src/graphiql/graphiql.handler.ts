@@ -85,8 +85,11 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
   const isDevelopment = config.nodeEnv === 'development';
 
   async function page(): Promise<string> {
-    // A fresh token per page load, signed with the configured secret; never outside development.
-    const developmentToken = isDevelopment ? await issueToken(config.jwt.secret, DEMO_VIEWER_ID) : undefined;
+    // A fresh token per page load, signed with the configured secret; never outside development,
+    // and not when tokens are verified only with public keys (the server then holds no signing key).
+    const secret = config.jwt.secret;
+    const developmentToken =
+      isDevelopment && secret !== undefined ? await issueToken(secret, DEMO_VIEWER_ID) : undefined;
     return renderPage(examplePageConfig(graphqlPath, { developmentToken, exampleUserIDs }), urls);
   }
 

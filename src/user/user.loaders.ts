@@ -4,8 +4,12 @@ import type { ProfileRecord, UserProfileRepository } from './user.repository.js'
 export type ProfileLoader = DataLoader<string, ProfileRecord | null>;
 
 /** Made per request: every profile read in one request (me, users, entities) shares one batch and cache. */
-export function createProfileLoader(repository: UserProfileRepository): ProfileLoader {
+export function createProfileLoader(
+  repository: UserProfileRepository,
+  observeBatch?: (size: number) => void,
+): ProfileLoader {
   return new DataLoader<string, ProfileRecord | null>(async (userIDs) => {
+    observeBatch?.(userIDs.length);
     const records = await repository.findByIds(userIDs);
     const byID = new Map(records.map((record) => [record.userID, record]));
     return userIDs.map((userID) => byID.get(userID) ?? null);

@@ -1,4 +1,5 @@
 import type { Pool, QueryConfig, QueryResultRow } from 'pg';
+import { mapDatabaseError } from '../db/database-errors.js';
 import type { AllowType, ForbidType, Gender } from './user.enums.js';
 import {
   STANDARD_FIELD_COLUMNS,
@@ -35,7 +36,11 @@ export function createSqlRunner(pool: Pool, counter: StatementCounter = { count:
   return {
     async query<R extends QueryResultRow>(config: QueryConfig) {
       counter.count += 1;
-      return (await pool.query<R>(config)).rows;
+      try {
+        return (await pool.query<R>(config)).rows;
+      } catch (error) {
+        throw mapDatabaseError(error);
+      }
     },
   };
 }

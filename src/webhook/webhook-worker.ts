@@ -104,6 +104,10 @@ export class WebhookWorker {
   private async deliverRound(): Promise<number> {
     const client = await this.pool.connect();
     let failure: Error | undefined;
+    // A connection the server ends between two statements reports it as an 'error' event, which
+    // would crash the process without a listener; the connection is then discarded on release.
+    const onConnectionError = (error: Error) => (failure ??= error);
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const rows = await this.claim(client);
@@ -118,6 +122,7 @@ export class WebhookWorker {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(failure);
     }
   }

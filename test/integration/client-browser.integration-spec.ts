@@ -98,8 +98,8 @@ function page(apiUrl: string, token: string, friend: string): string {
     const requested: string[] = [];
     tab.on('request', (request) => requested.push(request.url()));
     await tab.goto(`http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/`);
-    await tab.waitForFunction(() => (window as unknown as { results?: unknown }).results !== undefined);
-    const results = await tab.evaluate(() => (window as unknown as { results: any }).results);
+    await tab.waitForFunction(() => (globalThis as unknown as { results?: unknown }).results !== undefined);
+    const results = await tab.evaluate(() => (globalThis as unknown as { results: any }).results);
     mkdirSync(ARTIFACTS, { recursive: true });
     await tab.screenshot({ path: path.join(ARTIFACTS, 'client-browser.png') });
 

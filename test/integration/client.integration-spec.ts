@@ -198,8 +198,8 @@ test('the token supplier is asked again after UNAUTHENTICATED, so an expired tok
   const client = createProfileClient({
     url: server.url,
     getToken: async () => {
-      // The first token is already expired; later calls hand out fresh ones.
-      const token = await server.token(userID, { expiresIn: issued.length === 0 ? -10 : '1h' });
+      // The first token expired well past the allowed clock skew; later calls hand out fresh ones.
+      const token = await server.token(userID, { expiresIn: issued.length === 0 ? -600 : '1h' });
       issued.push(token);
       return token;
     },

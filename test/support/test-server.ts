@@ -51,10 +51,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     PROFILE_CUSTOM_FIELDS: TEST_CUSTOM_FIELDS.join(','),
     // Tests share one database and define fields with unique keys; only the cap's own test lowers this.
     PROFILE_CUSTOM_FIELD_LIMIT: '10000',
+    // Tests write far faster than any client, all from one address; the rate-limit tests turn it on.
+    RATE_LIMIT_WRITES_PER_USER: '0',
+    RATE_LIMIT_WRITES_PER_IP: '0',
     ...env,
   });
   const app = await startApp(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
-  const token = (userID: string, options?: IssueTokenOptions) => issueToken(config.jwt.secret, userID, options);
+  const token = (userID: string, options?: IssueTokenOptions) =>
+    issueToken(config.jwt.secret ?? TEST_JWT_SECRET, userID, options);
   return {
     app,
     url: app.url,

@@ -1,0 +1,18 @@
+/** A refusal answered before GraphQL runs; sent as `{ errors: [...] }` with this status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extensions: Readonly<Record<string, unknown>> = { code: 'BAD_REQUEST' },
+  ) {
+    super(message);
+  }
+}
+
+/** `extensions.reason` of requests refused at the HTTP layer. */
+export enum HttpRefusalReason {
+  BODY_TOO_LARGE = 'BODY_TOO_LARGE',
+  INVALID_JSON = 'INVALID_JSON',
+  BATCH_LIMIT = 'BATCH_LIMIT',
+  INVALID_CHARACTERS = 'INVALID_CHARACTERS',
+}

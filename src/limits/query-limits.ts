@@ -1,0 +1,245 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValueNode,
+} from 'graphql';
+import type { GraphQLLimits } from '../config.js';
+
+/** `extensions.reason` of a request refused for its size or shape (code GRAPHQL_VALIDATION_FAILED). */
+export enum QueryLimitReason {
+  DEPTH_LIMIT = 'DEPTH_LIMIT',
+  ALIAS_LIMIT = 'ALIAS_LIMIT',
+  DUPLICATE_FIELD_LIMIT = 'DUPLICATE_FIELD_LIMIT',
+  DIRECTIVE_LIMIT = 'DIRECTIVE_LIMIT',
+  COST_LIMIT = 'COST_LIMIT',
+  /** Sent with GRAPHQL_PARSE_FAILED when the parser stopped at `maxTokens`. */
+  TOKEN_LIMIT = 'TOKEN_LIMIT',
+}
+
+type ValidationRule = (context: ValidationContext) => ASTVisitor;
+
+/** Introspection is refused in production; where it is on, its deep standard query stays usable. */
+const isIntrospectionRoot = (name: string) => name === '__schema' || name === '__type';
+
+function limitError(reason: QueryLimitReason, limit: number, message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED', field: 'query', reason, limit, http: { status: 400 } },
+  });
+}
+
+/**
+ * Depth of the deepest field path, following fragments. Each fragment's depth is computed once,
+ * so spreads that fan out cannot make the walk itself expensive; cycles (refused by graphql-js's
+ * own rule) count as 0 here.
+ */
+function depthRule(maxDepth: number): ValidationRule {
+  return (context) => {
+    const memo = new Map<string, number>();
+    const fragmentDepth = (name: string): number => {
+      const known = memo.get(name);
+      if (known !== undefined) return known;
+      memo.set(name, 0);
+      const fragment = context.getFragment(name);
+      const depth = fragment ? selectionDepth(fragment.selectionSet) : 0;
+      memo.set(name, depth);
+      return depth;
+    };
+    const selectionDepth = (set: SelectionSetNode | undefined): number => {
+      if (set === undefined) return 0;
+      let deepest = 0;
+      for (const selection of set.selections) {
+        let depth: number;
+        if (selection.kind === Kind.FIELD) {
+          if (isIntrospectionRoot(selection.name.value)) continue;
+          depth = 1 + selectionDepth(selection.selectionSet);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          depth = selectionDepth(selection.selectionSet);
+        } else {
+          depth = fragmentDepth(selection.name.value);
+        }
+        if (depth > deepest) deepest = depth;
+      }
+      return deepest;
+    };
+    return {
+      OperationDefinition(operation) {
+        const depth = selectionDepth(operation.selectionSet);
+        if (depth > maxDepth) {
+          context.reportError(
+            limitError(
+              QueryLimitReason.DEPTH_LIMIT,
+              maxDepth,
+              `The query is ${depth} levels deep; the limit is ${maxDepth}`,
+            ),
+          );
+        }
+      },
+    };
+  };
+}
+
+function aliasRule(maxAliases: number): ValidationRule {
+  return (context) => {
+    let aliases = 0;
+    return {
+      Field(field) {
+        if (field.alias !== undefined) aliases += 1;
+      },
+      Document: {
+        leave() {
+          if (aliases > maxAliases) {
+            context.reportError(
+              limitError(
+                QueryLimitReason.ALIAS_LIMIT,
+                maxAliases,
+                `The query uses ${aliases} aliases; the limit is ${maxAliases}`,
+              ),
+            );
+          }
+        },
+      },
+    };
+  };
+}
+
+function duplicateFieldRule(maxDuplicates: number): ValidationRule {
+  return (context) => {
+    let reported = false;
+    return {
+      SelectionSet(set) {
+        if (reported) return;
+        const counts = new Map<string, number>();
+        for (const selection of set.selections) {
+          if (selection.kind !== Kind.FIELD) continue;
+          const key = selection.alias?.value ?? selection.name.value;
+          const count = (counts.get(key) ?? 0) + 1;
+          counts.set(key, count);
+          if (count > maxDuplicates) {
+            reported = true;
+            context.reportError(
+              limitError(
+                QueryLimitReason.DUPLICATE_FIELD_LIMIT,
+                maxDuplicates,
+                `"${key}" is selected more than ${maxDuplicates} times in one selection set`,
+              ),
+            );
+            return;
+          }
+        }
+      },
+    };
+  };
+}
+
+function directiveRule(maxDirectives: number): ValidationRule {
+  return (context) => {
+    let directives = 0;
+    return {
+      Directive() {
+        directives += 1;
+      },
+      Document: {
+        leave() {
+          if (directives > maxDirectives) {
+            context.reportError(
+              limitError(
+                QueryLimitReason.DIRECTIVE_LIMIT,
+                maxDirectives,
+                `The query uses ${directives} directives; the limit is ${maxDirectives}`,
+              ),
+            );
+          }
+        },
+      },
+    };
+  };
+}
+
+/** Validation rules for the limits that depend only on the document; Apollo caches their verdict. */
+export function createQueryLimitRules(limits: GraphQLLimits): ValidationRule[] {
+  return [
+    depthRule(limits.maxDepth),
+    aliasRule(limits.maxAliases),
+    duplicateFieldRule(limits.maxDuplicateFields),
+    directiveRule(limits.maxDirectives),
+  ];
+}
+
+function listLength(value: ValueNode, variables: Record<string, unknown>): number | undefined {
+  if (value.kind === Kind.LIST) return value.values.length;
+  if (value.kind === Kind.VARIABLE) {
+    const bound = variables[value.name.value];
+    return Array.isArray(bound) ? bound.length : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The cost of an operation: every field costs 1 plus its sub-selection, and a field given a list
+ * argument (`users(ids:)`, `_entities(representations:)`) costs that much once per list entry.
+ */
+export function operationCost(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const memo = new Map<string, number>();
+  const fragmentCost = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    memo.set(name, 0);
+    const fragment = fragments.get(name);
+    const cost = fragment ? selectionCost(fragment.selectionSet) : 0;
+    memo.set(name, cost);
+    return cost;
+  };
+  const selectionCost = (set: SelectionSetNode | undefined): number => {
+    if (set === undefined) return 0;
+    let cost = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (isIntrospectionRoot(selection.name.value)) continue;
+        let multiplier = 1;
+        for (const argument of selection.arguments ?? []) {
+          const length = listLength(argument.value, variables);
+          if (length !== undefined && length > multiplier) multiplier = length;
+        }
+        cost += multiplier * (1 + selectionCost(selection.selectionSet));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        cost += selectionCost(selection.selectionSet);
+      } else {
+        cost += fragmentCost(selection.name.value);
+      }
+    }
+    return cost;
+  };
+  return selectionCost(operation.selectionSet);
+}
+
+/** Refuses an operation whose cost, with this request's variables, is over the limit. */
+export function createCostLimitPlugin<T extends object>(maxCost: number): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, request }) {
+          if (operation === undefined) return;
+          const cost = operationCost(document, operation, request.variables ?? {});
+          if (cost > maxCost) {
+            throw limitError(QueryLimitReason.COST_LIMIT, maxCost, `The query costs ${cost}; the limit is ${maxCost}`);
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { Pool } from 'pg';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Operation names come from clients: past this many distinct ones, new names count as "other". */
+const MAX_OPERATION_LABELS = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One finished GraphQL operation. `outcome` is `success` or `error`. */
+  observeOperation(operationName: string | undefined, outcome: 'success' | 'error', seconds: number): void;
+  observeError(code: string): void;
+  observeLoaderBatch(loader: string, size: number): void;
+  /** Reports the pool's connections on every scrape. */
+  watchPool(pool: Pool): void;
+}
+
+/** One registry per app, so several apps in one process (tests) never share counters. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const knownOperations = new Set<string>();
+  const operationLabel = (name: string | undefined): string => {
+    if (name === undefined || name === '') return 'anonymous';
+    if (knownOperations.has(name)) return name;
+    if (!OPERATION_NAME.test(name) || knownOperations.size >= MAX_OPERATION_LABELS) return 'other';
+    knownOperations.add(name);
+    return name;
+  };
+
+  const requests = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations answered, by operation name and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'graphql_operation_duration_seconds',
+    help: 'Time from receiving a GraphQL request to sending its response, by operation name',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'graphql_errors_total',
+    help: 'GraphQL errors sent to clients, by extensions.code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const batches = new Histogram({
+    name: 'dataloader_batch_size',
+    help: 'Keys per DataLoader batch (one SQL statement each)',
+    labelNames: ['loader'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [registry],
+  });
+  const pools: Pool[] = [];
+  const poolGauge = (name: string, help: string, read: (pool: Pool) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(pools.reduce((sum, pool) => sum + read(pool), 0));
+      },
+    });
+  poolGauge('db_pool_connections', 'Open connections in the database pool', (pool) => pool.totalCount);
+  poolGauge('db_pool_idle_connections', 'Idle connections in the database pool', (pool) => pool.idleCount);
+  poolGauge('db_pool_waiting_requests', 'Queries waiting for a pool connection', (pool) => pool.waitingCount);
+
+  return {
+    registry,
+    observeOperation(operationName, outcome, seconds) {
+      const operation = operationLabel(operationName);
+      requests.inc({ operation, outcome });
+      duration.observe({ operation }, seconds);
+    },
+    observeError(code) {
+      errors.inc({ code });
+    },
+    observeLoaderBatch(loader, size) {
+      batches.observe({ loader }, size);
+    },
+    watchPool(pool) {
+      pools.push(pool);
+    },
+  };
+}
