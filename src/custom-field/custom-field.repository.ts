@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../db/transaction.js';
 import type { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
 
@@ -117,24 +118,10 @@ export class CustomFieldRepository {
     });
   }
 
-  private async locked<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    // Without a listener, a connection the server ends between statements would crash the process.
-    const onConnectionError = (error: Error) => (failure ??= error);
-    client.on('error', onConnectionError);
-    try {
-      await client.query('BEGIN');
+  private locked<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (client) => {
       await client.query('LOCK TABLE profile_custom_field IN SHARE ROW EXCLUSIVE MODE');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.removeListener('error', onConnectionError);
-      client.release(failure);
-    }
+      return work(client);
+    });
   }
 }

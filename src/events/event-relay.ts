@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { CoalescingPoller } from '../coalescing-poller.js';
+import { inTransaction } from '../db/transaction.js';
 import type { EventBus } from './event-bus.js';
 import type { ProfileEventRepository } from './profile-event.repository.js';
 
@@ -21,11 +23,8 @@ const CLEANUP_EVERY_MS = 10 * 60_000;
  * notice is even sent by that commit).
  */
 export class EventRelay {
-  private timer: NodeJS.Timeout | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
+  private readonly poller: CoalescingPoller;
   private readonly batchSize: number;
 
   constructor(
@@ -36,47 +35,32 @@ export class EventRelay {
     private readonly logger: Logger,
   ) {
     this.batchSize = options.batchSize ?? 500;
+    this.poller = new CoalescingPoller(options.pollMs, () => this.drain());
   }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.options.pollMs);
-    this.timer.unref();
     this.cleanupTimer = setInterval(() => {
       this.events.deleteExpired(this.options.retentionHours).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'deleting expired profile events failed');
       });
     }, CLEANUP_EVERY_MS);
     this.cleanupTimer.unref();
-    this.wake();
+    this.poller.start();
   }
 
   /** Runs a relay pass soon; calls while one runs coalesce into one more pass. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.poller.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
     clearInterval(this.cleanupTimer);
-    await this.running;
+    await this.poller.stop();
   }
 
   private async drain(): Promise<void> {
     try {
-      while (!this.stopped && (await this.relayBatch()) === this.batchSize) {
+      while (!this.poller.isStopped && (await this.relayBatch()) === this.batchSize) {
         // a full batch: more may be waiting
       }
     } catch (error) {
@@ -84,15 +68,8 @@ export class EventRelay {
     }
   }
 
-  private async relayBatch(): Promise<number> {
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    // A connection the server ends between two statements reports it as an 'error' event, which
-    // would crash the process without a listener; the connection is then discarded on release.
-    const onConnectionError = (error: Error) => (failure ??= error);
-    client.on('error', onConnectionError);
-    try {
-      await client.query('BEGIN');
+  private relayBatch(): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
       const notices = await this.events.claimForRelay(
         client,
         this.options.owner,
@@ -100,15 +77,7 @@ export class EventRelay {
         this.batchSize,
       );
       if (notices.length > 0) await this.bus.publish(notices, client);
-      await client.query('COMMIT');
       return notices.length;
-    } catch (error) {
-      failure = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.removeListener('error', onConnectionError);
-      client.release(failure);
-    }
+    });
   }
 }

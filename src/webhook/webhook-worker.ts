@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config.js';
+import { CoalescingPoller } from '../coalescing-poller.js';
+import { inTransaction } from '../db/transaction.js';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 /** The JSON body POSTed for each event. */
@@ -46,43 +48,26 @@ interface Outcome {
  * locks: the events stay pending. Failures and timeouts are retried with exponential backoff.
  */
 export class WebhookWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
+  private readonly poller: CoalescingPoller;
 
   constructor(
     private readonly pool: Pool,
     private readonly config: WebhookConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.poller = new CoalescingPoller(config.pollMs, () => this.drain());
+  }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.config.pollMs);
-    this.timer.unref();
-    this.wake();
+    this.poller.start();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.poller.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then 50-100% of that. */
@@ -93,7 +78,7 @@ export class WebhookWorker {
 
   private async drain(): Promise<void> {
     try {
-      while (!this.stopped && (await this.deliverRound()) > 0) {
+      while (!this.poller.isStopped && (await this.deliverRound()) > 0) {
         // delivered or failed something: a user's next event may now be due
       }
     } catch (error) {
@@ -101,30 +86,15 @@ export class WebhookWorker {
     }
   }
 
-  private async deliverRound(): Promise<number> {
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    // A connection the server ends between two statements reports it as an 'error' event, which
-    // would crash the process without a listener; the connection is then discarded on release.
-    const onConnectionError = (error: Error) => (failure ??= error);
-    client.on('error', onConnectionError);
-    try {
-      await client.query('BEGIN');
+  private deliverRound(): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
       const rows = await this.claim(client);
       if (rows.length > 0) {
         const outcomes = await Promise.all(rows.map((row) => this.deliver(row)));
         await this.record(client, outcomes);
       }
-      await client.query('COMMIT');
       return rows.length;
-    } catch (error) {
-      failure = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.removeListener('error', onConnectionError);
-      client.release(failure);
-    }
+    });
   }
 
   private async claim(client: PoolClient): Promise<PendingRow[]> {
