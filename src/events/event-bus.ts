@@ -22,6 +22,11 @@ export interface EventBus {
   start(handlers: BusHandlers): Promise<void>;
   /** Publishes within the relay's transaction: the notices go out only if it commits. */
   publish(notices: readonly ChangeNotice[], transaction: PoolClient): Promise<void>;
+  /**
+   * Set when notices travel by Postgres NOTIFY on this channel: the relay then claims and
+   * notifies in one statement, whose commit sends the notices.
+   */
+  readonly notifyChannel?: string;
   stop(): Promise<void>;
 }
 

@@ -26,6 +26,10 @@ export class PostgresEventBus implements EventBus {
     private readonly logger: Logger,
   ) {}
 
+  get notifyChannel(): string {
+    return this.channel;
+  }
+
   async start(handlers: BusHandlers): Promise<void> {
     this.handlers = handlers;
     await this.connect(true);

@@ -31,6 +31,36 @@ export class ProfileEventRepository {
     return rows.map((row) => ({ eventID: row.event_id, userID: row.user_id }));
   }
 
+  /**
+   * Claims a batch like claimForRelay and sends its notices with NOTIFY, in one statement: its
+   * commit marks the events relayed and sends the notices together, or does neither. Notices are
+   * sent 50 to a message, which keeps each payload far below NOTIFY's 8000-byte limit.
+   */
+  async claimAndNotify(owner: string, takeoverMs: number, limit: number, channel: string): Promise<number> {
+    const { rows } = await this.pool.query<{ claimed: number }>({
+      name: 'profile_event_claim_and_notify',
+      text: `WITH batch AS (
+          SELECT event_id FROM profile_event
+          WHERE NOT relayed AND (relay_owner = $1 OR event_time < now() - $2::integer * interval '1 millisecond')
+          ORDER BY event_id LIMIT $3
+          FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+          UPDATE profile_event AS e SET relayed = true FROM batch WHERE e.event_id = batch.event_id
+          RETURNING e.event_id, e.user_id
+        ), chunks AS (
+          SELECT event_id, user_id, (row_number() OVER (ORDER BY event_id) - 1) / 50 AS chunk FROM claimed
+        ), messages AS (
+          SELECT '[' || string_agg(json_build_array(event_id::text, user_id)::text, ',' ORDER BY event_id) || ']' AS message
+          FROM chunks GROUP BY chunk
+        ), notified AS (
+          SELECT pg_notify($4, message) FROM messages
+        )
+        SELECT (SELECT count(*) FROM claimed)::int AS claimed, (SELECT count(*) FROM notified)::int AS messages`,
+      values: [owner, takeoverMs, limit, channel],
+    });
+    return rows[0].claimed;
+  }
+
   /** The newest event ID of each given user that has one; one statement. */
   async latestEventIDs(userIDs: readonly string[]): Promise<Map<string, bigint>> {
     const { rows } = await this.pool.query<{ user_id: string; event_id: string }>({
