@@ -22,6 +22,12 @@ const CLEANUP_EVERY_MS = 10 * 60_000;
  * one transaction, so an event is marked relayed only if its notice went out (for NOTIFY, the
  * notice is even sent by that commit).
  */
+/**
+ * Under a stream of writes, passes start at most this often: each then publishes a batch, and
+ * commits (each one a WAL flush) stay few. A subscriber waits at most this much longer.
+ */
+const RELAY_MIN_GAP_MS = 25;
+
 export class EventRelay {
   private cleanupTimer: NodeJS.Timeout | undefined;
   private readonly poller: CoalescingPoller;
@@ -35,7 +41,7 @@ export class EventRelay {
     private readonly logger: Logger,
   ) {
     this.batchSize = options.batchSize ?? 500;
-    this.poller = new CoalescingPoller(options.pollMs, () => this.drain());
+    this.poller = new CoalescingPoller(options.pollMs, () => this.drain(), RELAY_MIN_GAP_MS);
   }
 
   start(): void {
