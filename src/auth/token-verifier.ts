@@ -111,7 +111,10 @@ export function createTokenVerifier(options: VerifierOptions | string): TokenVer
       if (typeof userID !== 'string' || validateUserID(userID) !== undefined) {
         throw invalid('The token subject is not a valid user ID');
       }
-      return { userID, isAdmin: payload.role === 'admin' };
+      const isAdmin = payload.role === 'admin';
+      return typeof payload.exp === 'number'
+        ? { userID, isAdmin, expiresAt: (payload.exp + config.clockToleranceSeconds) * 1000 }
+        : { userID, isAdmin };
     },
   };
 }

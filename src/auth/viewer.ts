@@ -2,4 +2,6 @@
 export interface Viewer {
   readonly userID: string;
   readonly isAdmin: boolean;
+  /** When the token stops being accepted (its `exp` plus the allowed clock skew), in ms since the epoch. */
+  readonly expiresAt?: number;
 }

@@ -26,6 +26,10 @@ const MAX_MESSAGE_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 2000;
 /** RFC 6455: the endpoint is going away, e.g. a server shutting down. */
 const CLOSE_GOING_AWAY = 1001;
+/** graphql-ws's Forbidden: what a refused connection_init gets too. */
+const CLOSE_FORBIDDEN = 4403;
+/** setTimeout's limit (about 24.8 days); a token valid longer is closed then and reconnects. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The token from the connection_init payload: `authorization` or `Authorization`, "Bearer <token>". */
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
@@ -71,12 +75,23 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       schema: options.schema,
       // Returning false closes the socket with 4403 Forbidden.
       onConnect: async (ctx) => {
+        let viewer;
         try {
-          await services.tokenVerifier.verifyAuthorization(authorizationOf(ctx.connectionParams));
-          return true;
+          viewer = await services.tokenVerifier.verifyAuthorization(authorizationOf(ctx.connectionParams));
         } catch {
           return false;
         }
+        // A socket outlives its token only until the token expires: then it is closed like one that
+        // presented an invalid token, and the client reconnects with a fresh one.
+        if (viewer.expiresAt !== undefined) {
+          const socket = ctx.extra.socket;
+          const timer = setTimeout(
+            () => socket.close(CLOSE_FORBIDDEN, 'Token expired'),
+            Math.min(Math.max(viewer.expiresAt - Date.now(), 0), MAX_TIMER_MS),
+          );
+          socket.once('close', () => clearTimeout(timer));
+        }
+        return true;
       },
       onSubscribe: (ctx) => {
         // The operation being started is already counted.

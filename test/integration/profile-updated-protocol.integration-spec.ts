@@ -108,3 +108,34 @@ describe('profileUpdated: connection rules', () => {
     await connection.dispose();
   });
 });
+
+describe('profileUpdated: a token that expires', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('closes the connection with 4403 when the token expires, and sends nothing after', async () => {
+    const viewer = uniqueUserID('viewer');
+    const owner = uniqueUserID('owner');
+    const connection = connect(server.url, await server.token(viewer, { expiresIn: 2 }));
+    try {
+      const live = connection.subscribe(SUBSCRIPTION, { ids: [owner] });
+      await waitFor('the subscription', () =>
+        server.app.services.profileEvents.hub.isWatching(owner) ? true : undefined,
+      );
+      const closed = await waitFor('the socket to close', () => connection.closed(), 10_000);
+      expect(closed).toEqual({ code: 4403, reason: 'Token expired' });
+      await server.request(`mutation { updateMyProfile(input: { nick: "after expiry" }) { nick } }`, { as: owner });
+      await waitFor('the server to drop the subscription', () =>
+        server.app.services.profileEvents.hub.isWatching(owner) ? undefined : true,
+      );
+      expect(live.results).toEqual([]);
+    } finally {
+      await connection.dispose();
+    }
+  });
+});
