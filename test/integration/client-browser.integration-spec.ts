@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { ARTIFACTS, hasBrowser, launchChromium, warnIfNoBrowser, type LaunchedBrowser } from '../support/browser';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 /**
@@ -11,14 +10,8 @@ import { startTestServer, uniqueUserID, type TestServer } from '../support/test-
  * (dist/client/profile-client.mjs) in Chromium and calls the three functions against the server.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const BUNDLE = path.resolve(__dirname, '..', '..', 'dist', 'client', 'profile-client.mjs');
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const hasBrowser = existsSync(CHROMIUM);
-
-if (!hasBrowser) {
-  console.warn(`Client browser test SKIPPED: ${CHROMIUM} does not exist (apt-get install -y chromium).`);
-}
+warnIfNoBrowser('Client browser test');
 
 function page(apiUrl: string, token: string, friend: string): string {
   return `<!doctype html>
@@ -46,8 +39,7 @@ function page(apiUrl: string, token: string, friend: string): string {
 (hasBrowser ? describe : describe.skip)('the client in a browser', () => {
   let server: TestServer;
   let pageServer: http.Server;
-  let context: BrowserContext;
-  let profileDir: string;
+  let browser: LaunchedBrowser;
   let html = '';
 
   beforeAll(async () => {
@@ -65,26 +57,11 @@ function page(apiUrl: string, token: string, friend: string): string {
     await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
     const pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     server = await startTestServer({ CORS_ORIGINS: pageOrigin });
-    profileDir = mkdtempSync(path.join(os.tmpdir(), 'profile-client-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await server?.stop();
     await new Promise((resolve) => pageServer?.close(resolve));
   });
@@ -94,7 +71,7 @@ function page(apiUrl: string, token: string, friend: string): string {
     const friend = uniqueUserID('br');
     await server.request('mutation { updateMyProfile(input: { nick: "Browser friend" }) { userID } }', { as: friend });
     html = page(server.url, await server.token(me), friend);
-    const tab = context.pages()[0] ?? (await context.newPage());
+    const tab = browser.context.pages()[0] ?? (await browser.context.newPage());
     const requested: string[] = [];
     tab.on('request', (request) => requested.push(request.url()));
     await tab.goto(`http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/`);

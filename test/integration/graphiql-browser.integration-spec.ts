@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, hasBrowser, launchChromium, warnIfNoBrowser, type LaunchedBrowser } from '../support/browser';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 /**
@@ -10,43 +10,20 @@ import { startTestServer, uniqueUserID, type TestServer } from '../support/test-
  * request the page made stayed on this machine.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
-const hasBrowser = existsSync(CHROMIUM);
-
-if (!hasBrowser) {
-  console.warn(
-    `GraphiQL browser test SKIPPED: ${CHROMIUM} does not exist. Install it with ` +
-      '`apt-get install -y chromium` (.ci/run does) to run it.',
-  );
-}
+warnIfNoBrowser('GraphiQL browser test');
 
 (hasBrowser ? describe : describe.skip)('GraphiQL in a browser', () => {
   let server: TestServer;
+  let browser: LaunchedBrowser;
   let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
   const requested: string[] = [];
   const problems: string[] = [];
 
   beforeAll(async () => {
     server = await startTestServer({ NODE_ENV: 'development' });
-    profileDir = mkdtempSync(path.join(os.tmpdir(), 'profile-service-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 900 },
-    });
+    browser = await launchChromium({ width: 1400, height: 900 });
+    context = browser.context;
     context.on('request', (request) => requested.push(request.url()));
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
@@ -57,8 +34,7 @@ if (!hasBrowser) {
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await server?.stop();
   });
 
