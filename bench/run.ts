@@ -6,7 +6,7 @@
  *                    [--port 4791] [--floor-port 4792] [--pg-port 54339] [--pool 10] [--count 50]
  *
  * DATABASE_URL: the Postgres to seed and use; unset, an embedded Postgres is started in
- * .data/bench-postgres on --pg-port. SERVER_NODE_OPTIONS: extra node flags for the service process
+ * .data/bench-postgres on --pg-port. SERVER_NODE_OPTIONS / FLOOR_NODE_OPTIONS: extra node flags for the service or the floor process
  * only (e.g. --cpu-prof), to profile it under the same load.
  */
 import 'reflect-metadata';
@@ -85,7 +85,9 @@ interface Target {
 
 function startTarget(name: Target['name'], port: number, databaseUrl: string, pool: number): Promise<Target> {
   const script = name === 'service' ? 'dist/src/main.js' : 'dist/bench/floor-server.js';
-  const nodeFlags = name === 'service' ? (process.env.SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean) : [];
+  const nodeFlags = ((name === 'service' ? process.env.SERVER_NODE_OPTIONS : process.env.FLOOR_NODE_OPTIONS) ?? '')
+    .split(' ')
+    .filter(Boolean);
   const child = spawn(process.execPath, [...nodeFlags, script], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -6,7 +6,15 @@ export function createLogger(options: { level?: string } = {}): Logger {
     base: { service: 'profile-service' },
     // Tokens never reach the log, whatever a caller passes in.
     redact: {
-      paths: ['req.headers.authorization', 'authorization', '*.authorization', 'req.headers.cookie'],
+      // Explicit paths only: a wildcard makes every line (one per request) walk its object.
+      paths: [
+        'authorization',
+        'headers.authorization',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'connectionParams.authorization',
+        'connectionParams.Authorization',
+      ],
       censor: '[redacted]',
     },
   });

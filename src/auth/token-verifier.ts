@@ -72,6 +72,9 @@ export function createTokenVerifier(options: VerifierOptions | string): TokenVer
     if ((header.alg === 'RS256' || header.alg === 'ES256') && jwks) return jwks(header, token);
     throw invalid();
   };
+  // With only the HMAC secret configured (the usual case) the key is passed as is: resolving it
+  // through a function on every call costs more than the check itself.
+  const onlySecret = secretKey !== undefined && publicKey === undefined && jwks === undefined;
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...new Set(algorithms)],
     requiredClaims: config.requireExp ? ['exp', 'sub'] : ['sub'],
@@ -91,7 +94,9 @@ export function createTokenVerifier(options: VerifierOptions | string): TokenVer
       }
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, getKey, verifyOptions));
+        ({ payload } = onlySecret
+          ? await jwtVerify(token, await secretKey, verifyOptions)
+          : await jwtVerify(token, getKey, verifyOptions));
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) {
           throw new UnauthenticatedError(ErrorReason.TOKEN_EXPIRED, 'The token has expired');

@@ -102,6 +102,12 @@ function toRecord(row: ProfileRow): ProfileRecord {
   };
 }
 
+// One ID (every `me`, and most entity look-ups) skips the array parameter's encoding and parsing.
+const FIND_ONE: Omit<QueryConfig, 'values'> = {
+  name: 'user_profile_find_one',
+  text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = $1::text`,
+};
+
 const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_find_by_ids',
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
@@ -232,7 +238,10 @@ export class UserProfileRepository {
 
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
-    const rows = await this.sql.query<ProfileRow>({ ...FIND_BY_IDS, values: [userIDs] });
+    const rows =
+      userIDs.length === 1
+        ? await this.sql.query<ProfileRow>({ ...FIND_ONE, values: [userIDs[0]] })
+        : await this.sql.query<ProfileRow>({ ...FIND_BY_IDS, values: [userIDs] });
     return rows.map(toRecord);
   }
 
