@@ -83,7 +83,7 @@ export class AccountAdminService {
       this.checkCount('accounts', accounts.length);
       const seen = new Set<string>();
       const imports = accounts.map((account, index) => this.validateImport(account, index, seen));
-      const records = await this.repository.importAccounts(imports);
+      const records = await this.repository.importAccounts(imports, viewer.userID);
       return records.map((record) => {
         loader.clear(record.userID).prime(record.userID, record);
         return presentProfile(record, this.catalog, ProfileAudience.ADMIN);

@@ -208,21 +208,41 @@ export interface AccountImport {
   readonly avatar?: string;
 }
 
+/**
+ * Creates missing accounts and sets the given nick and avatar on existing ones, in one statement.
+ * An existing account whose nick or avatar really changes gets an outbox event (as an update does),
+ * compared against the old values that `cur` reads and locks.
+ */
 const IMPORT_ACCOUNTS: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_import_accounts',
   text: `WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS i(user_id, nick, avatar)
+    ), cur AS (
+      SELECT p.user_id, p.nick, p.avatar FROM user_profile AS p JOIN input USING (user_id) FOR UPDATE OF p
+    ), ins AS (
+      INSERT INTO user_profile AS p (user_id, nick, avatar)
+      -- Joining cur makes it read (and lock) the old rows before any is replaced: a row this very
+      -- statement has already updated could no longer be locked, and would be missing from cur.
+      SELECT i.user_id, coalesce(i.nick, ''), coalesce(i.avatar, '') FROM input AS i LEFT JOIN cur USING (user_id)
+      ON CONFLICT (user_id) DO UPDATE SET
+        nick = coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick),
+        avatar = coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar),
+        last_updated_time = CASE
+          WHEN coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick) IS DISTINCT FROM p.nick
+            OR coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar) IS DISTINCT FROM p.avatar
+          THEN now() ELSE p.last_updated_time END
+      RETURNING ${COLUMNS}
+    ), evt AS (
+      INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
+      SELECT ins.user_id, $4::text, ins.last_updated_time,
+        CASE WHEN cur.nick IS DISTINCT FROM ins.nick THEN jsonb_build_object('nick', ins.nick) ELSE '{}'::jsonb END
+          || CASE WHEN cur.avatar IS DISTINCT FROM ins.avatar THEN jsonb_build_object('avatar', ins.avatar) ELSE '{}'::jsonb END,
+        '{}'::jsonb, $5::text, $6::boolean
+      FROM ins JOIN cur USING (user_id)
+      WHERE cur.nick IS DISTINCT FROM ins.nick OR cur.avatar IS DISTINCT FROM ins.avatar
+      RETURNING user_id, event_id
     )
-    INSERT INTO user_profile AS p (user_id, nick, avatar)
-    SELECT user_id, coalesce(nick, ''), coalesce(avatar, '') FROM input
-    ON CONFLICT (user_id) DO UPDATE SET
-      nick = coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick),
-      avatar = coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar),
-      last_updated_time = CASE
-        WHEN coalesce((SELECT i.nick FROM input i WHERE i.user_id = EXCLUDED.user_id), p.nick) IS DISTINCT FROM p.nick
-          OR coalesce((SELECT i.avatar FROM input i WHERE i.user_id = EXCLUDED.user_id), p.avatar) IS DISTINCT FROM p.avatar
-        THEN now() ELSE p.last_updated_time END
-    RETURNING ${COLUMNS}`,
+    SELECT ins.*, evt.event_id FROM ins LEFT JOIN evt USING (user_id)`,
 };
 
 const FIND_EXISTING_IDS: Omit<QueryConfig, 'values'> = {
@@ -269,18 +289,23 @@ export class UserProfileRepository {
 
   /**
    * Creates the accounts that do not exist and sets the given nick and avatar on those that do,
-   * in one statement. IDs must be distinct. Returns the rows in the order given.
+   * in one statement, with an outbox event (recording `operator`) for each existing account whose
+   * values changed. IDs must be distinct. Returns the rows in the order given.
    */
-  async importAccounts(accounts: readonly AccountImport[]): Promise<ProfileRecord[]> {
+  async importAccounts(accounts: readonly AccountImport[], operator: string): Promise<ProfileRecord[]> {
     if (accounts.length === 0) return [];
-    const rows = await this.sql.query<ProfileRow>({
+    const rows = await this.sql.query<ProfileRow & { event_id: string | null }>({
       ...IMPORT_ACCOUNTS,
       values: [
         accounts.map((account) => account.userID),
         accounts.map((account) => account.nick ?? null),
         accounts.map((account) => account.avatar ?? null),
+        operator,
+        this.outbox.relayOwner,
+        this.outbox.webhookPending,
       ],
     });
+    for (const row of rows) if (row.event_id !== null) this.outbox.afterChange?.(row.user_id, row.event_id);
     const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
     return accounts.map((account) => byID.get(account.userID)!);
   }

@@ -85,4 +85,42 @@ describe('profile_event outbox', () => {
     expect(result?.changed).toBe(true);
     expect((await eventsOf(owner)).map((e) => [e.operator, e.changed_fields])).toEqual([[admin, { level: 9 }]]);
   });
+
+  it('records imports that change an existing account, with the administrator as operator', async () => {
+    const existing = uniqueUserID('imp');
+    const fresh = uniqueUserID('imp');
+    const admin = uniqueUserID('admin');
+    await update(existing, { nick: 'before', level: 1 });
+    const IMPORT = `mutation($accounts: [ImportAccountInput!]!) { importAccounts(accounts: $accounts) { userID nick avatar } }`;
+    const imported = await server.request(IMPORT, {
+      as: admin,
+      admin: true,
+      variables: {
+        accounts: [
+          { userID: existing, nick: 'imported', avatar: 'https://example.com/i.png' },
+          { userID: fresh, nick: 'new account' },
+        ],
+      },
+    });
+    expect(imported.errors).toBeUndefined();
+    // The same import again changes nothing and records nothing.
+    const again = await server.request(IMPORT, {
+      as: admin,
+      admin: true,
+      variables: { accounts: [{ userID: existing, nick: 'imported' }] },
+    });
+    expect(again.errors).toBeUndefined();
+
+    const events = await eventsOf(existing);
+    expect(events).toHaveLength(2);
+    expect(events[1]).toEqual({
+      operator: admin,
+      user_id: existing,
+      changed_fields: { nick: 'imported', avatar: 'https://example.com/i.png' },
+      changed_custom_fields: {},
+      same_time: true,
+    });
+    // Creating an account is not a change to a profile (as with an account made by first use).
+    expect(await eventsOf(fresh)).toEqual([]);
+  });
 });
