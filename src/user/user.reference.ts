@@ -1,6 +1,4 @@
 import { requireViewer, type Context } from '../context.js';
-import { audienceOf, presentProfile } from './user.presenter.js';
-import { validateUserID } from './user.rules.js';
 import type { User } from './user.types.js';
 
 /**
@@ -10,10 +8,7 @@ import type { User } from './user.types.js';
 export const userReferenceResolver = {
   async __resolveReference(reference: { userID: string }, context: Context): Promise<User | null> {
     const viewer = requireViewer(context);
-    if (typeof reference.userID !== 'string' || validateUserID(reference.userID) !== undefined) return null;
-    const record = await context.loaders.profile.load(reference.userID);
-    return record === null
-      ? null
-      : presentProfile(record, context.services.customFieldCatalog, audienceOf(viewer, record.userID));
+    if (typeof reference.userID !== 'string') return null;
+    return context.services.profileService.getProfile(viewer, reference.userID, context.loaders.profile);
   },
 };

@@ -51,6 +51,16 @@ export class UserProfileService {
     return distinct.length > used.length ? { users, truncatedFrom: distinct.length } : { users };
   }
 
+  /**
+   * One profile as `users(ids:)` shows it to this viewer, for federated entity references; null when
+   * there is no such account (an ID that cannot exist included).
+   */
+  async getProfile(viewer: Viewer, userID: string, loader: ProfileLoader): Promise<User | null> {
+    if (validateUserID(userID) !== undefined) return null;
+    const record = await loader.load(userID);
+    return record === null ? null : presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
+  }
+
   /** An administrator's read of any profile, private fields included; null when there is no such account. */
   async getProfileAsAdmin(userID: string, loader: ProfileLoader): Promise<User | null> {
     const problem = validateUserID(userID);

@@ -1,3 +1,4 @@
+import { defineField, eventually, uniqueFieldKey } from '../support/custom-fields';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 const ENTITIES = `query Entities($representations: [_Any!]!) {
@@ -120,5 +121,27 @@ describe('_entities', () => {
       reason: 'UNKNOWN_ENTITY_TYPE',
     });
     expect(result.errors![0].extensions?.stacktrace).toBeUndefined();
+  });
+
+  it('shows each viewer what users(ids:) shows it: PRIVATE custom fields only to the owner', async () => {
+    const owner = uniqueUserID('fedpriv');
+    const key = uniqueFieldKey();
+    await defineField(server, key, { read: 'PRIVATE' });
+    const set = `mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { userID } }`;
+    await eventually(async () => {
+      const result = await server.request(set, {
+        as: owner,
+        variables: { input: { profileCustomField: [{ key, value: 'only mine' }] } },
+      });
+      return result.errors === undefined;
+    });
+    const query = `query($representations: [_Any!]!) {
+      _entities(representations: $representations) { ... on User { userID profileCustomField { key value } } }
+    }`;
+    const representations = [{ __typename: 'User', userID: owner }];
+    const asOther = await server.request(query, { as: uniqueUserID('fedother'), variables: { representations } });
+    expect(asOther.data!._entities).toEqual([{ userID: owner, profileCustomField: [] }]);
+    const asOwner = await server.request(query, { as: owner, variables: { representations } });
+    expect(asOwner.data!._entities).toEqual([{ userID: owner, profileCustomField: [{ key, value: 'only mine' }] }]);
   });
 });
