@@ -7,7 +7,9 @@ import {
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createCompiledExecution } from './compiled-execution.js';
+import { createCompiledExecution } from './execution/compiled-execution.js';
+import { createFastPath, type FastPath } from './execution/fast-path.js';
+import { earlyWorkOf, PreparedOperations } from './execution/prepared-operations.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { Readiness } from './db/readiness.js';
@@ -105,6 +107,12 @@ export async function createAppServer(
       return {
         async didResolveOperation({ operation, contextValue }) {
           if (rateLimiter === undefined || operation?.operation !== 'mutation') return;
+          // The fast path counted this write already; it hands on only a refusal or a result.
+          const counted = earlyWorkOf(contextValue)?.rateLimit;
+          if (counted !== undefined) {
+            if (counted.refusal !== undefined) throw counted.refusal;
+            return;
+          }
           const auth = contextValue.auth;
           await rateLimiter.consume({
             userID: 'viewer' in auth ? auth.viewer.userID : undefined,
@@ -120,8 +128,12 @@ export async function createAppServer(
     hideSuggestions: config.isProduction,
     logger,
   });
+  const prepared = new PreparedOperations();
+  const fastPath: FastPath | undefined = config.graphqlJit
+    ? createFastPath({ schema, services, prepared, maxCost: config.graphqlLimits.maxCost, rateLimiter })
+    : undefined;
   const apollo = new ApolloServer<Context>({
-    ...(config.graphqlJit ? { gateway: createCompiledExecution(schema) } : { schema }),
+    ...(config.graphqlJit ? { gateway: createCompiledExecution(schema, prepared) } : { schema }),
     csrfPrevention: true,
     introspection: config.introspection,
     hideSchemaDetailsFromClientErrors: config.isProduction,
@@ -146,15 +158,11 @@ export async function createAppServer(
   await apollo.start();
 
   async function handleGraphQL(request: IncomingMessage, response: ServerResponse, record: RequestRecord) {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
     let body: unknown;
+    let context: Context | undefined;
     if (request.method === 'POST') {
       const text = await readBody(request, config.http.bodyLimitBytes);
-      if ((headers.get('content-type') ?? '').startsWith('application/json')) {
+      if ((request.headers['content-type'] ?? '').startsWith('application/json')) {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch {
@@ -173,13 +181,22 @@ export async function createAppServer(
           limit: config.http.batchMaxOperations,
         });
       }
+      if (fastPath !== undefined && typeof body === 'object') {
+        const outcome = await fastPath(body, request.headers, record, response);
+        if (outcome.answered) return;
+        context = outcome.context;
+      }
+    }
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => {
+      context: async () =>
         // Plugins see only the context: it carries the HTTP request's record for them.
-        return attachRequestRecord(await createContext(services, headers.get('authorization')), record);
-      },
+        context ?? attachRequestRecord(await createContext(services, headers.get('authorization')), record),
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === 'complete') {

@@ -10,6 +10,8 @@ export interface Metrics {
   /** One finished GraphQL operation. `outcome` is `success` or `error`. */
   observeOperation(operationName: string | undefined, outcome: 'success' | 'error', seconds: number): void;
   observeError(code: string): void;
+  /** One operation answered by the fast path (execution/fast-path.ts) rather than Apollo's pipeline. */
+  observeFastPath(): void;
   observeLoaderBatch(loader: string, size: number): void;
   /** Reports the pool's connections on every scrape. */
   watchPool(pool: Pool): void;
@@ -47,6 +49,11 @@ export function createMetrics(): Metrics {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const fastPath = new Counter({
+    name: 'graphql_fast_path_operations_total',
+    help: "Operations answered without Apollo's request pipeline (repeated, already validated, successful)",
+    registers: [registry],
+  });
   const batches = new Histogram({
     name: 'dataloader_batch_size',
     help: 'Keys per DataLoader batch (one SQL statement each)',
@@ -77,6 +84,9 @@ export function createMetrics(): Metrics {
     },
     observeError(code) {
       errors.inc({ code });
+    },
+    observeFastPath() {
+      fastPath.inc();
     },
     observeLoaderBatch(loader, size) {
       batches.observe({ loader }, size);

@@ -8,6 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { earlyWorkOf, type PreparedOperations } from './prepared-operations.js';
 
 type Gateway = ApolloServerOptionsWithGateway<Record<string, unknown>>['gateway'];
 type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
@@ -22,8 +23,12 @@ type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
  * Answers are kept as graphql-js gives them: variables are coerced by graphql-js first (its error
  * messages and 400 status for bad variables), errors are handed to Apollo as real GraphQLErrors with
  * their original error, and an operation graphql-jit cannot compile runs on graphql-js.
+ *
+ * Each query or mutation it compiles is remembered in `prepared` under the text and operation name
+ * the client sent, for the fast path; a request the fast path already executed arrives with its
+ * result (see EarlyWork), which is returned as is rather than executed again.
  */
-export function createCompiledExecution(schema: GraphQLSchema): Gateway {
+export function createCompiledExecution(schema: GraphQLSchema, prepared: PreparedOperations): Gateway {
   const compiled = new WeakMap<DocumentNode, Map<string | null, CompiledQuery | undefined>>();
 
   const compile = (document: DocumentNode, operationName: string | null): CompiledQuery | undefined => {
@@ -38,6 +43,8 @@ export function createCompiledExecution(schema: GraphQLSchema): Gateway {
 
   const executor: Executor = async (request) => {
     const { document, operation, operationName, context } = request;
+    const executedEarly = earlyWorkOf(context)?.result;
+    if (executedEarly !== undefined) return withRealErrors(executedEarly);
     const variables = request.request.variables ?? {};
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
     if (coerced.errors !== undefined) return { errors: coerced.errors };
@@ -45,8 +52,14 @@ export function createCompiledExecution(schema: GraphQLSchema): Gateway {
     if (query === undefined) {
       return execute({ schema, document, contextValue: context, variableValues: variables, operationName });
     }
-    const result = (await query.query(undefined, context, variables)) as ExecutionResult;
-    return result.errors === undefined ? result : { ...result, errors: result.errors.map(asGraphQLError) };
+    if (operation.operation !== 'subscription' && request.request.query === request.source) {
+      prepared.remember(request.source, request.request.operationName ?? null, {
+        document,
+        operation,
+        compiled: query,
+      });
+    }
+    return withRealErrors((await query.query(undefined, context, variables)) as ExecutionResult);
   };
 
   return {
@@ -59,6 +72,10 @@ export function createCompiledExecution(schema: GraphQLSchema): Gateway {
     },
     async stop() {},
   };
+}
+
+function withRealErrors(result: ExecutionResult): ExecutionResult {
+  return result.errors === undefined ? result : { ...result, errors: result.errors.map(asGraphQLError) };
 }
 
 /** graphql-jit's errors only look like GraphQLErrors; Apollo needs real ones (extensions, toJSON). */

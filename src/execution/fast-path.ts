@@ -1,0 +1,110 @@
+import { getVariableValues, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { createContext, type Context, type Services } from '../context.js';
+import { attachRequestRecord, type RequestRecord } from '../http/request-record.js';
+import { operationCost } from '../limits/query-limits.js';
+import type { WriteRateLimiter } from '../limits/write-rate-limiter.js';
+import { attachEarlyWork, type EarlyWork, type PreparedOperations } from './prepared-operations.js';
+
+/** Apollo's `application/json` answer, with the charset it names. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * `accept` values for which Apollo answers `application/json` without needing content negotiation:
+ * none, and what fetch, curl and most HTTP clients send. Anything else goes through Apollo.
+ */
+const ACCEPTS_JSON = new Set([undefined, '*/*', 'application/json', JSON_CONTENT_TYPE]);
+
+export type FastPathOutcome =
+  /** The response is sent. */
+  | { readonly answered: true }
+  /** Apollo answers; `context` (when set) is the request's context, carrying the work already done. */
+  | { readonly answered: false; readonly context?: Context };
+
+const NOT_TAKEN: FastPathOutcome = { answered: false };
+const ANSWERED: FastPathOutcome = { answered: true };
+
+export interface FastPathOptions {
+  readonly schema: GraphQLSchema;
+  readonly services: Services;
+  readonly prepared: PreparedOperations;
+  readonly maxCost: number;
+  readonly rateLimiter?: WriteRateLimiter;
+}
+
+/**
+ * Answers a POSTed query or mutation that Apollo has already validated and compiled (the same text
+ * and operation name; see PreparedOperations) without going through Apollo's request pipeline:
+ * content negotiation, hashing the text for the document cache, and the plugin hooks cost more CPU
+ * per request than resolving a profile does. Everything the pipeline would do for such a request is
+ * done here in the same order: the cost limit, variable coercion, the write rate limit, execution,
+ * warnings, `cache-control: no-store`, and the operation's record for the log line and metrics.
+ *
+ * Only success takes the whole fast path. Anything unusual (a batch, extensions such as persisted
+ * queries, an `accept` that needs negotiation, variables or cost Apollo would refuse) is left to Apollo
+ * before anything has happened; a refused write or an execution with errors is handed to Apollo with
+ * what was already done (EarlyWork), so errors are formatted, logged and counted in one place and
+ * nothing runs twice. Tests send every request both ways and expect the same bytes.
+ */
+export function createFastPath(options: FastPathOptions) {
+  const { schema, services, prepared, maxCost, rateLimiter } = options;
+
+  return async function answer(
+    body: unknown,
+    headers: IncomingHttpHeaders,
+    record: RequestRecord,
+    response: ServerResponse,
+  ): Promise<FastPathOutcome> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return NOT_TAKEN;
+    const { query, operationName = null, variables = null, extensions } = body as Record<string, unknown>;
+    if (typeof query !== 'string' || extensions !== undefined) return NOT_TAKEN;
+    if (operationName !== null && typeof operationName !== 'string') return NOT_TAKEN;
+    if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return NOT_TAKEN;
+    if (!ACCEPTS_JSON.has(headers.accept)) return NOT_TAKEN;
+    const operation = prepared.get(query, operationName);
+    if (operation === undefined) return NOT_TAKEN;
+
+    const variableValues = (variables ?? {}) as Record<string, unknown>;
+    if (operationCost(operation.document, operation.operation, variableValues) > maxCost) return NOT_TAKEN;
+    const coerced = getVariableValues(schema, operation.operation.variableDefinitions ?? [], variableValues, {
+      maxErrors: 1,
+    });
+    if (coerced.errors !== undefined) return NOT_TAKEN;
+
+    const context = attachRequestRecord(await createContext(services, headers.authorization), record);
+    const early: EarlyWork = {};
+    if (rateLimiter !== undefined && operation.operation.operation === 'mutation') {
+      try {
+        await rateLimiter.consume({
+          userID: 'viewer' in context.auth ? context.auth.viewer.userID : undefined,
+          ip: record.ip,
+        });
+        early.rateLimit = {};
+      } catch (refusal) {
+        early.rateLimit = { refusal };
+        return { answered: false, context: attachEarlyWork(context, early) };
+      }
+    }
+
+    const result = (await operation.compiled.query(undefined, context, variableValues)) as ExecutionResult;
+    if (result.errors !== undefined && result.errors.length > 0) {
+      early.result = result;
+      return { answered: false, context: attachEarlyWork(context, early) };
+    }
+
+    // Apollo's order of fields and its trailing newline, so both paths send the same bytes.
+    const warnings = context.warnings.length > 0 ? { warnings: context.warnings } : undefined;
+    const text = JSON.stringify({ data: result.data, extensions: warnings }) + '\n';
+    record.operations.push({ name: operation.operation.name?.value, outcome: 'success' });
+    services.metrics.observeFastPath();
+    response.writeHead(200, {
+      'content-type': JSON_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      'content-length': String(Buffer.byteLength(text)),
+    });
+    response.end(text);
+    return ANSWERED;
+  };
+}
+
+export type FastPath = ReturnType<typeof createFastPath>;

@@ -1,0 +1,65 @@
+import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { CompiledQuery } from 'graphql-jit';
+
+/** An operation Apollo has parsed, validated and handed to the compiled executor at least once. */
+export interface PreparedOperation {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly compiled: CompiledQuery;
+}
+
+/**
+ * Operations known to be valid, by the exact query text and operation name a client sent. Apollo
+ * fills its own document cache the same way (validation depends only on the text); this one also
+ * holds the compiled query, so a repeated request can skip Apollo's request pipeline (see
+ * fast-path.ts). Bounded: past `maxEntries` query texts the oldest is forgotten, so a client
+ * sending endless distinct queries costs memory only up to the bound.
+ */
+export class PreparedOperations {
+  private readonly byQuery = new Map<string, Map<string | null, PreparedOperation>>();
+
+  constructor(private readonly maxEntries = 1000) {}
+
+  get(query: string, operationName: string | null): PreparedOperation | undefined {
+    return this.byQuery.get(query)?.get(operationName);
+  }
+
+  remember(query: string, operationName: string | null, prepared: PreparedOperation): void {
+    let byName = this.byQuery.get(query);
+    if (byName === undefined) {
+      if (this.byQuery.size >= this.maxEntries) {
+        const oldest = this.byQuery.keys().next().value;
+        if (oldest !== undefined) this.byQuery.delete(oldest);
+      }
+      this.byQuery.set(query, (byName = new Map()));
+    }
+    byName.set(operationName, prepared);
+  }
+
+  get size(): number {
+    return this.byQuery.size;
+  }
+}
+
+/**
+ * What the fast path already did for a request it hands on to Apollo, so that nothing happens
+ * twice: the write rate limit's verdict (counted once), and the result of an execution whose errors
+ * Apollo formats (a mutation must not run again).
+ */
+export interface EarlyWork {
+  rateLimit?: { readonly refusal?: unknown };
+  result?: ExecutionResult;
+}
+
+// Enumerable, like the request record's symbol: Apollo hands plugins and the executor a shallow copy
+// of the context, and Object.assign copies enumerable symbol properties.
+const EARLY_WORK = Symbol('earlyWork');
+
+export function attachEarlyWork<T extends object>(context: T, work: EarlyWork): T {
+  Object.defineProperty(context, EARLY_WORK, { value: work, enumerable: true });
+  return context;
+}
+
+export function earlyWorkOf(context: object): EarlyWork | undefined {
+  return (context as { [EARLY_WORK]?: EarlyWork })[EARLY_WORK];
+}
