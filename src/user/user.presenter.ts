@@ -25,12 +25,13 @@ export function audienceOf(viewer: Viewer, userID: string): ProfileAudience {
  */
 export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalog, audience: ProfileAudience): User {
   const profileCustomField: ProfileCustomField[] = [];
-  for (const key of Object.keys(record.customFields).sort()) {
+  for (const key in record.customFields) {
     const definition = catalog.get(key);
     if (definition === undefined || definition.retired) continue;
     if (definition.read === CustomFieldRead.PRIVATE && audience === ProfileAudience.OTHER) continue;
     profileCustomField.push({ key, value: record.customFields[key] });
   }
+  sortByKey(profileCustomField);
   return {
     userID: record.userID,
     nick: record.nick,
@@ -48,4 +49,21 @@ export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalo
     profileCustomField,
     lastUpdatedTime: record.lastUpdatedTime,
   };
+}
+
+/**
+ * Orders a profile's few custom fields by key (as `Array.prototype.sort` would, by UTF-16 code
+ * units) in place: an insertion sort allocates nothing, where sorting a fresh key array per
+ * profile was a noticeable share of a 100-profile read's garbage.
+ */
+function sortByKey(fields: ProfileCustomField[]): void {
+  for (let i = 1; i < fields.length; i += 1) {
+    const field = fields[i];
+    let j = i - 1;
+    while (j >= 0 && fields[j].key > field.key) {
+      fields[j + 1] = fields[j];
+      j -= 1;
+    }
+    fields[j + 1] = field;
+  }
 }

@@ -113,6 +113,17 @@ const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
 };
 
+/**
+ * IDs cannot hold control characters (see validateUserID), so a list of them travels as one string
+ * joined by U+0001: a native join instead of pg's array literal, which quotes and escapes each
+ * element in JavaScript (a 100-ID read spent more allocating that literal than reading its rows).
+ */
+const ID_SEPARATOR = '\u0001';
+const FIND_BY_JOINED_IDS: Omit<QueryConfig, 'values'> = {
+  name: 'user_profile_find_by_joined_ids',
+  text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY(string_to_array($1::text, chr(1)))`,
+};
+
 const CREATE_IF_MISSING: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_create_if_missing',
   // DO UPDATE (a no-op) rather than DO NOTHING so the row comes back whether or not it was new.
@@ -258,10 +269,11 @@ export class UserProfileRepository {
 
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
-    const rows =
-      userIDs.length === 1
-        ? await this.sql.query<ProfileRow>({ ...FIND_ONE, values: [userIDs[0]] })
-        : await this.sql.query<ProfileRow>({ ...FIND_BY_IDS, values: [userIDs] });
+    let query: QueryConfig;
+    if (userIDs.length === 1) query = { ...FIND_ONE, values: [userIDs[0]] };
+    else if (userIDs.some((userID) => userID.includes(ID_SEPARATOR))) query = { ...FIND_BY_IDS, values: [userIDs] };
+    else query = { ...FIND_BY_JOINED_IDS, values: [userIDs.join(ID_SEPARATOR)] };
+    const rows = await this.sql.query<ProfileRow>(query);
     return rows.map(toRecord);
   }
 

@@ -42,10 +42,11 @@ export class UserProfileService {
       const problem = validateUserID(userID);
       if (problem !== undefined) throw badInput(`ids[${ids.indexOf(userID)}]`, problem);
     });
-    const records = await loader.loadMany(used);
+    // One promise per ID rather than loadMany's two (it catches each key's failure separately); the
+    // batch fails or succeeds as a whole, so the first failure is the answer either way.
+    const records = await Promise.all(used.map((userID) => loader.load(userID)));
     const users: User[] = [];
     for (const record of records) {
-      if (record instanceof Error) throw record;
       if (record !== null) users.push(presentProfile(record, this.catalog, audienceOf(viewer, record.userID)));
     }
     return distinct.length > used.length ? { users, truncatedFrom: distinct.length } : { users };
