@@ -1,5 +1,6 @@
 import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import { mapDatabaseError } from '../db/database-errors.js';
+import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
 import type { AllowType, ForbidType, Gender } from './user.enums.js';
 import {
   STANDARD_FIELD_COLUMNS,
@@ -64,6 +65,7 @@ const COLUMN_TYPES: Record<StandardField, string> = {
   role: 'bigint',
 };
 
+/** bigint columns arrive as strings, or as numbers from statements read with PROFILE_ROW_TYPES. */
 interface ProfileRow {
   user_id: string;
   nick: string;
@@ -71,13 +73,13 @@ interface ProfileRow {
   gender: Gender;
   self_signature: string;
   allow_type: AllowType;
-  birthday: string;
+  birthday: string | number;
   location: string;
-  language: string;
+  language: string | number;
   message_settings: number;
   admin_forbid_type: ForbidType;
-  level: string;
-  role: string;
+  level: string | number;
+  role: string | number;
   custom_fields: Record<string, string>;
   last_updated_time: Date;
 }
@@ -105,11 +107,13 @@ function toRecord(row: ProfileRow): ProfileRecord {
 // One ID (every `me`, and most entity look-ups) skips the array parameter's encoding and parsing.
 const FIND_ONE: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_find_one',
+  types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = $1::text`,
 };
 
 const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_find_by_ids',
+  types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
 };
 
@@ -121,11 +125,13 @@ const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
 const ID_SEPARATOR = '\u0001';
 const FIND_BY_JOINED_IDS: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_find_by_joined_ids',
+  types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY(string_to_array($1::text, chr(1)))`,
 };
 
 const CREATE_IF_MISSING: Omit<QueryConfig, 'values'> = {
   name: 'user_profile_create_if_missing',
+  types: PROFILE_ROW_TYPES,
   // DO UPDATE (a no-op) rather than DO NOTHING so the row comes back whether or not it was new.
   text: `INSERT INTO user_profile (user_id) VALUES ($1)
     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
