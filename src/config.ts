@@ -62,6 +62,11 @@ export interface Config {
   readonly introspection: boolean;
   /** Execute operations compiled by graphql-jit (true) or with graphql-js (false). */
   readonly graphqlJit: boolean;
+  /**
+   * V8's heap growing factor as a percentage (`--heap-growing-percent`), set at start-up; 0 leaves
+   * V8's own, which lets the heap grow up to fourfold between collections.
+   */
+  readonly heapGrowingPercent: number;
   readonly events: EventsConfig;
   /** Unset when PROFILE_WEBHOOK_URL is unset. */
   readonly webhook: WebhookConfig | undefined;
@@ -303,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
     graphiql: boolean('GRAPHIQL', !isProduction),
     introspection: boolean('INTROSPECTION', !isProduction),
     graphqlJit: boolean('GRAPHQL_JIT', true),
+    heapGrowingPercent: integer('HEAP_GROWING_PERCENT', 100, 0, 1000),
     events: {
       redisUrl,
       channel,

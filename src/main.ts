@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import v8 from 'node:v8';
 import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -13,6 +14,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+  if (config.heapGrowingPercent > 0) {
+    // Under load V8 otherwise lets the old generation grow severalfold before collecting it: with
+    // 32 busy clients the process sat at 230-270 MiB although its live heap stays under 60 MiB.
+    // V8 reads this factor each time it sets the next collection's limit, so setting it now works.
+    v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   }
   const logger = createLogger({ level: config.logLevel });
   if (config.jwt.usesDevelopmentSecret) {

@@ -49,3 +49,10 @@ test('custom field keys are Tag_Profile_Custom_ plus 1 to 8 letters or digits st
   expect(problems({ PROFILE_CUSTOM_FIELDS: 'Tag_Profile_Custom_A_b' })).toHaveLength(1);
   expect(problems({ PROFILE_CUSTOM_FIELDS: 'Tag_Profile_Custom_A,Tag_Profile_Custom_A' })).toHaveLength(1);
 });
+
+test('HEAP_GROWING_PERCENT: 100 unless set, 0 leaves V8 its own, out of range refused', () => {
+  expect(loadConfig({}).heapGrowingPercent).toBe(100);
+  expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+  expect(problems({ HEAP_GROWING_PERCENT: '-1' })).toEqual([expect.stringContaining('HEAP_GROWING_PERCENT')]);
+  expect(problems({ HEAP_GROWING_PERCENT: 'lots' })).toEqual([expect.stringContaining('HEAP_GROWING_PERCENT')]);
+});
