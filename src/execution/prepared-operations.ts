@@ -12,26 +12,31 @@ export interface PreparedOperation {
  * Operations known to be valid, by the exact query text and operation name a client sent. Apollo
  * fills its own document cache the same way (validation depends only on the text); this one also
  * holds the compiled query, so a repeated request can skip Apollo's request pipeline (see
- * fast-path.ts). Bounded: past `maxEntries` query texts the oldest is forgotten, so a client
- * sending endless distinct queries costs memory only up to the bound.
+ * fast-path.ts). Bounded, since clients choose the texts: a text longer than `maxQueryLength` is
+ * never kept (hot operations are short; a long one may carry a megabyte string literal), and past
+ * `maxEntries` texts or `maxTotalLength` characters the oldest are forgotten.
  */
 export class PreparedOperations {
   private readonly byQuery = new Map<string, Map<string | null, PreparedOperation>>();
+  private totalLength = 0;
 
-  constructor(private readonly maxEntries = 1000) {}
+  constructor(private readonly limits = { maxEntries: 500, maxQueryLength: 16 * 1024, maxTotalLength: 1024 * 1024 }) {}
 
   get(query: string, operationName: string | null): PreparedOperation | undefined {
     return this.byQuery.get(query)?.get(operationName);
   }
 
   remember(query: string, operationName: string | null, prepared: PreparedOperation): void {
+    if (query.length > this.limits.maxQueryLength) return;
     let byName = this.byQuery.get(query);
     if (byName === undefined) {
-      if (this.byQuery.size >= this.maxEntries) {
-        const oldest = this.byQuery.keys().next().value;
-        if (oldest !== undefined) this.byQuery.delete(oldest);
-      }
+      this.totalLength += query.length;
       this.byQuery.set(query, (byName = new Map()));
+      for (const oldest of this.byQuery.keys()) {
+        if (this.byQuery.size <= this.limits.maxEntries && this.totalLength <= this.limits.maxTotalLength) break;
+        this.byQuery.delete(oldest);
+        this.totalLength -= oldest.length;
+      }
     }
     byName.set(operationName, prepared);
   }
