@@ -59,7 +59,10 @@ describe('the fast path for repeated operations', () => {
     await server.request('mutation { updateMyProfile(input: { nick: "fast", level: 3 }) { nick } }', { as: userID });
     const query = `query FastUsers($ids: [ID!]!) { users(ids: $ids) { ${PROFILE} } me { nick } }`;
     const body = { operationName: 'FastUsers', query, variables: { ids: [userID, uniqueUserID('none')] } };
+    const statementsBefore = server.statements();
     const { first, second, fast } = await twice(server, body, await bearer(userID));
+    // One statement per request on both paths: me and users share the request's loader batch.
+    expect(server.statements() - statementsBefore).toBe(2);
     expect(first.status).toBe(200);
     expect(JSON.parse(first.text).data.users[0]).toMatchObject({ userID, nick: 'fast', level: 3 });
     expect(second).toEqual(first);
