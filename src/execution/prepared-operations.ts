@@ -1,5 +1,6 @@
 import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
+import { contextSlot } from '../context-slot.js';
 
 /** An operation Apollo has parsed, validated and handed to the compiled executor at least once. */
 export interface PreparedOperation {
@@ -56,15 +57,7 @@ export interface EarlyWork {
   result?: ExecutionResult;
 }
 
-// Enumerable, like the request record's symbol: Apollo hands plugins and the executor a shallow copy
-// of the context, and Object.assign copies enumerable symbol properties.
-const EARLY_WORK = Symbol('earlyWork');
+const earlyWorkSlot = contextSlot<EarlyWork>('earlyWork');
 
-export function attachEarlyWork<T extends object>(context: T, work: EarlyWork): T {
-  Object.defineProperty(context, EARLY_WORK, { value: work, enumerable: true });
-  return context;
-}
-
-export function earlyWorkOf(context: object): EarlyWork | undefined {
-  return (context as { [EARLY_WORK]?: EarlyWork })[EARLY_WORK];
-}
+export const attachEarlyWork = earlyWorkSlot.attach;
+export const earlyWorkOf = earlyWorkSlot.of;

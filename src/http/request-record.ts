@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { contextSlot } from '../context-slot.js';
 
 /** What one HTTP request did, for its log line and metrics. */
 export interface RequestRecord {
@@ -34,15 +35,8 @@ export function startRequestRecord(request: IncomingMessage, trustProxy: boolean
   };
 }
 
-// Apollo hands plugins a shallow copy of the context object; a symbol property survives the copy
-// (Object.assign copies it) and stays out of the Context type every resolver sees.
-const RECORD = Symbol('requestRecord');
+const recordSlot = contextSlot<RequestRecord>('requestRecord');
 
-export function attachRequestRecord<T extends object>(context: T, record: RequestRecord): T {
-  Object.defineProperty(context, RECORD, { value: record, enumerable: true });
-  return context;
-}
-
-export function requestRecordOf(context: object): RequestRecord | undefined {
-  return (context as { [RECORD]?: RequestRecord })[RECORD];
-}
+/** Carries the HTTP request's record on its context, for plugins (they see only the context). */
+export const attachRequestRecord = recordSlot.attach;
+export const requestRecordOf = recordSlot.of;
