@@ -136,6 +136,9 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   const asRoot = os.userInfo().uid === 0;
   const owner = runAs(log);
 
+  // The folders above the data folder get the usual mode (a recursive mkdir would give them the data
+  // folder's 0700, which the postgres OS user could not enter when started as root).
+  await fs.mkdir(path.dirname(dataDir), { recursive: true });
   if (asRoot) {
     const blocked = unreachableByOthers(dataDir);
     if (blocked !== undefined) {
@@ -150,7 +153,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await fs.rm(dataDir, { recursive: true, force: true });
-    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(dataDir, { mode: 0o700 });
     if (owner.uid !== undefined) await fs.chown(dataDir, owner.uid, owner.gid!);
     log(`creating the embedded database in ${dataDir}`);
     const passwordFile = path.join(os.tmpdir(), `profile-service-pw-${randomBytes(6).toString('hex')}`);

@@ -23,9 +23,10 @@ const env = () => ({
 beforeAll(() => {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'profile-start-'));
   chmodSync(parent, 0o755);
-  dataDir = path.join(parent, 'pg');
+  // Two levels the server must create, as `.data/postgres` in a fresh clone.
+  dataDir = path.join(parent, '.data', 'pg');
 });
-afterAll(() => rmSync(path.dirname(dataDir), { recursive: true, force: true }));
+afterAll(() => rmSync(path.dirname(path.dirname(dataDir)), { recursive: true, force: true }));
 
 function postgresProcessesFor(dir: string): string[] {
   const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
