@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/test-server';
 
 /** GraphiQL over plain HTTP: when the page is served, what it loads, and what stays the API. */
@@ -93,6 +95,35 @@ describe('GraphiQL in development', () => {
       const received = Buffer.from(await response.arrayBuffer());
       if (body !== undefined) expect(received.equals(body)).toBe(true);
       else expect(received.toString('utf8')).toContain('GraphiQL.createFetcher');
+    }
+  });
+
+  it('sends the assets gzipped to clients that accept it, and as they are to others', async () => {
+    const page = await fetch(`${origin}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
+    const url = assetUrls(await page.text()).find((candidate) => candidate.endsWith('/graphiql.min.js'))!;
+    const original = packageFile('graphiql', 'graphiql.min.js');
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        http
+          .get(origin + url, { headers }, (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+
+    const gzipped = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers.vary).toBe('accept-encoding');
+    expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+    expect(gzipped.body.length).toBeLessThan(original.length / 2);
+    expect(gunzipSync(gzipped.body).equals(original)).toBe(true);
+
+    for (const headers of [{}, { 'accept-encoding': 'gzip;q=0, identity' }] as Record<string, string>[]) {
+      const plain = await get(headers);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.body.equals(original)).toBe(true);
     }
   });
 
