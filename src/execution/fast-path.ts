@@ -1,4 +1,5 @@
 import { getVariableValues, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import Negotiator from 'negotiator';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { createContext, type Context, type Services } from '../context.js';
 import { attachRequestRecord, type RequestRecord } from '../http/request-record.js';
@@ -6,14 +7,33 @@ import { operationCost } from '../limits/query-limits.js';
 import type { WriteRateLimiter } from '../limits/write-rate-limiter.js';
 import { attachEarlyWork, type EarlyWork, type PreparedOperations } from './prepared-operations.js';
 
-/** Apollo's `application/json` answer, with the charset it names. */
+/** The media types Apollo chooses among for a single result, in its order of preference. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_CONTENT_TYPE = 'application/graphql-response+json; charset=utf-8';
+const APOLLO_RESULT_TYPES = [
+  JSON_CONTENT_TYPE,
+  GRAPHQL_RESPONSE_CONTENT_TYPE,
+  'application/json; callbackSpec=1.0; charset=utf-8',
+];
+/** Distinct `accept` values remembered; clients send few, and past this many the rest go to Apollo. */
+const MAX_ACCEPT_VALUES = 64;
 
 /**
- * `accept` values for which Apollo answers `application/json` without needing content negotiation:
- * none, and what fetch, curl and most HTTP clients send. Anything else goes through Apollo.
+ * The content type Apollo would answer a successful single result with, for an `accept` header:
+ * Apollo's own choice (negotiator, over the same list), remembered per header value. Undefined for
+ * what the fast path leaves to Apollo (its callback variant, or nothing acceptable: a 406).
  */
-const ACCEPTS_JSON = new Set([undefined, '*/*', 'application/json', JSON_CONTENT_TYPE]);
+function createResultTypeChooser(): (accept: string | undefined) => string | undefined {
+  const chosen = new Map<string, string | undefined>();
+  return (accept) => {
+    if (accept === undefined || accept === '') return JSON_CONTENT_TYPE;
+    if (chosen.has(accept)) return chosen.get(accept);
+    const preferred = new Negotiator({ headers: { accept } }).mediaType(APOLLO_RESULT_TYPES);
+    const type = preferred === JSON_CONTENT_TYPE || preferred === GRAPHQL_RESPONSE_CONTENT_TYPE ? preferred : undefined;
+    if (chosen.size < MAX_ACCEPT_VALUES) chosen.set(accept, type);
+    return type;
+  };
+}
 
 export type FastPathOutcome =
   /** The response is sent. */
@@ -41,13 +61,14 @@ export interface FastPathOptions {
  * warnings, `cache-control: no-store`, and the operation's record for the log line and metrics.
  *
  * Only success takes the whole fast path. Anything unusual (a batch, extensions such as persisted
- * queries, an `accept` that needs negotiation, variables or cost Apollo would refuse) is left to Apollo
+ * queries, an `accept` Apollo would refuse, variables or cost Apollo would refuse) is left to Apollo
  * before anything has happened; a refused write or an execution with errors is handed to Apollo with
  * what was already done (EarlyWork), so errors are formatted, logged and counted in one place and
  * nothing runs twice. Tests send every request both ways and expect the same bytes.
  */
 export function createFastPath(options: FastPathOptions) {
   const { schema, services, prepared, maxCost, rateLimiter } = options;
+  const resultType = createResultTypeChooser();
 
   return async function answer(
     body: unknown,
@@ -60,7 +81,8 @@ export function createFastPath(options: FastPathOptions) {
     if (typeof query !== 'string' || extensions !== undefined) return NOT_TAKEN;
     if (operationName !== null && typeof operationName !== 'string') return NOT_TAKEN;
     if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return NOT_TAKEN;
-    if (!ACCEPTS_JSON.has(headers.accept)) return NOT_TAKEN;
+    const contentType = resultType(headers.accept);
+    if (contentType === undefined) return NOT_TAKEN;
     const operation = prepared.get(query, operationName);
     if (operation === undefined) return NOT_TAKEN;
 
@@ -98,7 +120,7 @@ export function createFastPath(options: FastPathOptions) {
     record.operations.push({ name: operation.operation.name?.value, outcome: 'success' });
     services.metrics.observeFastPath();
     response.writeHead(200, {
-      'content-type': JSON_CONTENT_TYPE,
+      'content-type': contentType,
       'cache-control': 'no-store',
       'content-length': String(Buffer.byteLength(text)),
     });

@@ -128,15 +128,33 @@ describe('the fast path for repeated operations', () => {
     expect(me.data?.me.nick).toBe('second');
   });
 
-  it('is not taken for a batch, for extensions, or for an accept header that needs negotiation', async () => {
+  it('answers with the content type Apollo chooses for the accept header, e.g. Apollo Client’s', async () => {
     const headers = await bearer(uniqueUserID());
-    const query = '{ me { userID } }';
+    const cases = [
+      ['application/graphql-response+json,application/json;q=0.9', 'application/graphql-response+json; charset=utf-8'],
+      ['application/json, text/plain, */*', 'application/json; charset=utf-8'],
+      ['', 'application/json; charset=utf-8'],
+    ];
+    for (const [accept, type] of cases) {
+      // A comment makes each text new to the server, so the first request goes through Apollo.
+      const body = { query: `{ me { userID } } # accept: ${accept}` };
+      const { first, second, fast } = await twice(server, body, { ...headers, accept });
+      expect(first.headers['content-type']).toBe(type);
+      expect(second).toEqual(first);
+      expect(fast).toBe(1);
+    }
+  });
+
+  it('is not taken for extensions, or for an accept header Apollo refuses', async () => {
+    const headers = await bearer(uniqueUserID());
+    const query = '{ me { userID } } # not taken';
     await post(server, { query }, headers);
     const before = await fastPathCount(server);
-    const negotiated = await post(server, { query }, { ...headers, accept: 'application/graphql-response+json' });
-    expect(negotiated.headers['content-type']).toBe('application/graphql-response+json; charset=utf-8');
     const withExtensions = await post(server, { query, extensions: {} }, headers);
     expect(JSON.parse(withExtensions.text).data.me.userID).toBeDefined();
+    const refused = await twice(server, { query }, { ...headers, accept: 'text/plain' });
+    expect(refused.first.status).toBe(406);
+    expect(refused.second).toEqual(refused.first);
     expect(await fastPathCount(server)).toBe(before);
   });
 
