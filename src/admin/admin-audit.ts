@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { Pool } from 'pg';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
+import { connectionFor, inSharedTransaction, runAfterCommit } from '../db/transaction.js';
 import { AuditOutcome } from './admin-audit.entity.js';
 
 export interface AuditedAction {
@@ -28,7 +29,11 @@ function outcomeOf(error: unknown): { outcome: AuditOutcome; code: string; reaso
   return { outcome: AuditOutcome.FAILED, code: ErrorCode.INTERNAL_SERVER_ERROR, reason: null };
 }
 
-/** Writes the audit trail of administrative operations (one INSERT per operation). */
+/**
+ * Writes the audit trail of administrative operations (one INSERT per operation). An operation that
+ * succeeds commits in one transaction with its audit row; refusals and failures are recorded after
+ * their rollback.
+ */
 export class AdminAudit {
   constructor(private readonly pool: Pool) {}
 
@@ -42,15 +47,21 @@ export class AdminAudit {
       await this.record(viewer, action, outcomeOf(refusal));
       throw refusal;
     }
-    let result: T;
+    let done: Awaited<ReturnType<typeof inSharedTransaction<T>>>;
     try {
-      result = await work();
+      // The change and its audit row commit together: if the row cannot be written, nothing changed.
+      done = await inSharedTransaction(this.pool, async () => {
+        const result = await work();
+        await this.record(viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
+        return result;
+      });
     } catch (error) {
+      // Rolled back; the failure is recorded on its own.
       await this.record(viewer, action, outcomeOf(error));
       throw error;
     }
-    await this.record(viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
-    return result;
+    await runAfterCommit(done.afterCommit);
+    return done.result;
   }
 
   private async record(
@@ -58,7 +69,7 @@ export class AdminAudit {
     action: AuditedAction,
     result: { outcome: AuditOutcome; code: string | null; reason: string | null },
   ): Promise<void> {
-    await this.pool.query({
+    await connectionFor(this.pool).query({
       name: 'admin_audit_insert',
       text: `INSERT INTO admin_audit (actor_id, actor_is_admin, operation, subjects, fields, outcome, error_code, error_reason)
         VALUES ($1, $2, $3, $4::text[], $5::text[], $6::admin_audit_outcome, $7, $8)`,

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from '../db/transaction.js';
+import { connectionFor, joinOrBegin } from '../db/transaction.js';
 import type { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
 
@@ -83,7 +83,7 @@ export class CustomFieldRepository {
 
   /** Retires or restores a definition; undefined when the key is not defined. */
   async setRetired(key: string, retired: boolean): Promise<CustomFieldDefinitionRecord | undefined> {
-    const { rows } = await this.pool.query<DefinitionRow>(
+    const { rows } = await connectionFor(this.pool).query<DefinitionRow>(
       `UPDATE profile_custom_field SET retired = $2,
          updated_at = CASE WHEN retired IS DISTINCT FROM $2 THEN now() ELSE updated_at END
        WHERE key = $1 RETURNING ${COLUMNS}`,
@@ -119,7 +119,8 @@ export class CustomFieldRepository {
   }
 
   private locked<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, async (client) => {
+    // Joins an administrator's audited operation, so the audit row commits with the change.
+    return joinOrBegin(this.pool, async (client) => {
       await client.query('LOCK TABLE profile_custom_field IN SHARE ROW EXCLUSIVE MODE');
       return work(client);
     });

@@ -1,6 +1,7 @@
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
 import type { AdminAudit } from '../admin/admin-audit.js';
+import { afterCommit } from '../db/transaction.js';
 import { badInput } from '../user/user.rules.js';
 import type { CustomFieldRegistry } from './custom-field.registry.js';
 import type { CustomFieldRepository } from './custom-field.repository.js';
@@ -43,7 +44,8 @@ export class CustomFieldService {
           `cannot be added: the registry holds its limit of ${this.maxDefinitions} definitions (retired ones count)`,
         );
       }
-      await this.registry.refresh();
+      // After the commit: the registry reads outside the transaction, and a rolled-back change must not show.
+      await afterCommit(() => this.registry.refresh());
       return result.definition;
     });
   }
@@ -54,7 +56,8 @@ export class CustomFieldService {
       checkCustomFieldKey(key);
       const definition = await this.repository.setRetired(key, retired);
       if (definition === undefined) throw badInput('key', ErrorReason.UNKNOWN_CUSTOM_FIELD);
-      await this.registry.refresh();
+      // After the commit: the registry reads outside the transaction, and a rolled-back change must not show.
+      await afterCommit(() => this.registry.refresh());
       return definition;
     });
   }

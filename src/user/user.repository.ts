@@ -1,6 +1,7 @@
 import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import { mapDatabaseError } from '../db/database-errors.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
+import { afterCommit, connectionFor } from '../db/transaction.js';
 import type { AllowType, ForbidType, Gender } from './user.enums.js';
 import {
   STANDARD_FIELD_COLUMNS,
@@ -38,7 +39,8 @@ export function createSqlRunner(pool: Pool, counter: StatementCounter = { count:
     async query<R extends QueryResultRow>(config: QueryConfig) {
       counter.count += 1;
       try {
-        return (await pool.query<R>(config)).rows;
+        // Inside an administrator's audited operation, the statement joins its transaction.
+        return (await connectionFor(pool).query<R>(config)).rows;
       } catch (error) {
         throw mapDatabaseError(error);
       }
@@ -301,7 +303,8 @@ export class UserProfileRepository {
     query.values![operatorIndex + 2] = this.outbox.webhookPending;
     const [row] = await this.sql.query<ProfileRow & { changed: boolean; event_id: string | null }>(query);
     if (row === undefined) return undefined;
-    if (row.event_id !== null) this.outbox.afterChange?.(userID, row.event_id);
+    const eventID = row.event_id;
+    if (eventID !== null) void afterCommit(() => this.outbox.afterChange?.(userID, eventID));
     return { profile: toRecord(row), changed: row.changed };
   }
 
@@ -323,7 +326,9 @@ export class UserProfileRepository {
         this.outbox.webhookPending,
       ],
     });
-    for (const row of rows) if (row.event_id !== null) this.outbox.afterChange?.(row.user_id, row.event_id);
+    for (const { user_id: userID, event_id: eventID } of rows) {
+      if (eventID !== null) void afterCommit(() => this.outbox.afterChange?.(userID, eventID));
+    }
     const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
     return accounts.map((account) => byID.get(account.userID)!);
   }
