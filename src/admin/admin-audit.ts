@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
-import { connectionFor, inSharedTransaction, runAfterCommit } from '../db/transaction.js';
+import { inTransactionScope, runAfterCommit, type TransactionScope } from '../db/transaction.js';
 import { AuditOutcome } from './admin-audit.entity.js';
 
 export interface AuditedAction {
@@ -30,9 +30,9 @@ function outcomeOf(error: unknown): { outcome: AuditOutcome; code: string; reaso
 }
 
 /**
- * Writes the audit trail of administrative operations (one INSERT per operation). An operation that
- * succeeds commits in one transaction with its audit row; refusals and failures are recorded after
- * their rollback.
+ * Writes the audit trail of administrative operations (one INSERT per operation). An operation's
+ * statements made through its TransactionScope commit in one transaction with its SUCCEEDED row;
+ * refusals and failures are recorded after the rollback.
  */
 export class AdminAudit {
   constructor(private readonly pool: Pool) {}
@@ -41,23 +41,23 @@ export class AdminAudit {
    * Runs `work` for an administrator and records the outcome; a caller who is not an
    * administrator is refused with FORBIDDEN, and that refusal is recorded too.
    */
-  async run<T>(viewer: Viewer, action: AuditedAction, work: () => Promise<T>): Promise<T> {
+  async run<T>(viewer: Viewer, action: AuditedAction, work: (scope: TransactionScope) => Promise<T>): Promise<T> {
     if (!viewer.isAdmin) {
       const refusal = new ForbiddenError(ErrorReason.ADMIN_ONLY, `${action.operation} is for administrators only`);
-      await this.record(viewer, action, outcomeOf(refusal));
+      await this.record(this.pool, viewer, action, outcomeOf(refusal));
       throw refusal;
     }
-    let done: Awaited<ReturnType<typeof inSharedTransaction<T>>>;
+    let done: { readonly result: T; readonly afterCommit: Parameters<typeof runAfterCommit>[0] };
     try {
-      // The change and its audit row commit together: if the row cannot be written, nothing changed.
-      done = await inSharedTransaction(this.pool, async () => {
-        const result = await work();
-        await this.record(viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
+      // A change made through `scope` commits with its audit row: if the row cannot be written, nothing changed.
+      done = await inTransactionScope(this.pool, async (scope) => {
+        const result = await work(scope);
+        await this.record(scope.client, viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
         return result;
       });
     } catch (error) {
       // Rolled back; the failure is recorded on its own.
-      await this.record(viewer, action, outcomeOf(error));
+      await this.record(this.pool, viewer, action, outcomeOf(error));
       throw error;
     }
     await runAfterCommit(done.afterCommit);
@@ -65,11 +65,12 @@ export class AdminAudit {
   }
 
   private async record(
+    connection: Pool | PoolClient,
     viewer: Viewer,
     action: AuditedAction,
     result: { outcome: AuditOutcome; code: string | null; reason: string | null },
   ): Promise<void> {
-    await connectionFor(this.pool).query({
+    await connection.query({
       name: 'admin_audit_insert',
       text: `INSERT INTO admin_audit (actor_id, actor_is_admin, operation, subjects, fields, outcome, error_code, error_reason)
         VALUES ($1, $2, $3, $4::text[], $5::text[], $6::admin_audit_outcome, $7, $8)`,

@@ -61,7 +61,9 @@ export class AccountAdminService {
 
   async setProfile(viewer: Viewer, userID: string, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {
     const action = { operation: 'setUserProfile', subjects: [userID], fields: updatedFields(input) };
-    return this.audit.run(viewer, action, () => this.profiles.updateProfileAsAdmin(viewer, userID, input, loader));
+    return this.audit.run(viewer, action, (scope) =>
+      this.profiles.updateProfileAsAdmin(viewer, userID, input, loader, scope),
+    );
   }
 
   async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {
@@ -79,11 +81,11 @@ export class AccountAdminService {
   async importAccounts(viewer: Viewer, accounts: readonly AccountInput[], loader: ProfileLoader): Promise<User[]> {
     const fields = (['nick', 'avatar'] as const).filter((field) => accounts.some((a) => a[field] !== undefined));
     const action = { operation: 'importAccounts', subjects: accounts.map((a) => a.userID), fields };
-    return this.audit.run(viewer, action, async () => {
+    return this.audit.run(viewer, action, async (scope) => {
       this.checkCount('accounts', accounts.length);
       const seen = new Set<string>();
       const imports = accounts.map((account, index) => this.validateImport(account, index, seen));
-      const records = await this.repository.importAccounts(imports, viewer.userID);
+      const records = await this.repository.within(scope).importAccounts(imports, viewer.userID);
       return records.map((record) => {
         loader.clear(record.userID).prime(record.userID, record);
         return presentProfile(record, this.catalog, ProfileAudience.ADMIN);

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { connectionFor, joinOrBegin } from '../db/transaction.js';
+import { inTransaction, type TransactionScope } from '../db/transaction.js';
 import type { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
 
@@ -52,9 +52,12 @@ export class CustomFieldRepository {
     return rows.map(toRecord);
   }
 
-  /** Creates or changes a definition; refuses to create one beyond `maxDefinitions`. */
-  async define(change: DefinitionChange, maxDefinitions: number): Promise<DefineResult> {
-    return this.locked(async (client) => {
+  /**
+   * Creates or changes a definition; refuses to create one beyond `maxDefinitions`. In `scope`'s
+   * transaction when given, else in its own.
+   */
+  async define(change: DefinitionChange, maxDefinitions: number, scope?: TransactionScope): Promise<DefineResult> {
+    return this.locked(scope, async (client) => {
       const {
         rows: [state],
       } = await client.query<{ total: number; present: boolean }>(
@@ -81,9 +84,13 @@ export class CustomFieldRepository {
     });
   }
 
-  /** Retires or restores a definition; undefined when the key is not defined. */
-  async setRetired(key: string, retired: boolean): Promise<CustomFieldDefinitionRecord | undefined> {
-    const { rows } = await connectionFor(this.pool).query<DefinitionRow>(
+  /** Retires or restores a definition (in `scope`'s transaction when given); undefined when the key is not defined. */
+  async setRetired(
+    key: string,
+    retired: boolean,
+    scope?: TransactionScope,
+  ): Promise<CustomFieldDefinitionRecord | undefined> {
+    const { rows } = await (scope?.client ?? this.pool).query<DefinitionRow>(
       `UPDATE profile_custom_field SET retired = $2,
          updated_at = CASE WHEN retired IS DISTINCT FROM $2 THEN now() ELSE updated_at END
        WHERE key = $1 RETURNING ${COLUMNS}`,
@@ -98,7 +105,7 @@ export class CustomFieldRepository {
    */
   async seed(keys: readonly string[], maxDefinitions: number): Promise<string[]> {
     if (keys.length === 0) return [];
-    return this.locked(async (client) => {
+    return this.locked(undefined, async (client) => {
       const { rows } = await client.query<{ key: string }>(
         `SELECT k AS key FROM unnest($1::text[]) WITH ORDINALITY AS s(k, ord)
          WHERE NOT EXISTS (SELECT 1 FROM profile_custom_field d WHERE d.key = s.k) ORDER BY ord`,
@@ -118,11 +125,11 @@ export class CustomFieldRepository {
     });
   }
 
-  private locked<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    // Joins an administrator's audited operation, so the audit row commits with the change.
-    return joinOrBegin(this.pool, async (client) => {
+  private locked<T>(scope: TransactionScope | undefined, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const lockedWork = async (client: PoolClient) => {
       await client.query('LOCK TABLE profile_custom_field IN SHARE ROW EXCLUSIVE MODE');
       return work(client);
-    });
+    };
+    return scope === undefined ? inTransaction(this.pool, lockedWork) : lockedWork(scope.client);
   }
 }

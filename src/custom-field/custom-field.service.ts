@@ -1,7 +1,6 @@
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
 import type { AdminAudit } from '../admin/admin-audit.js';
-import { afterCommit } from '../db/transaction.js';
 import { badInput } from '../user/user.rules.js';
 import type { CustomFieldRegistry } from './custom-field.registry.js';
 import type { CustomFieldRepository } from './custom-field.repository.js';
@@ -34,9 +33,9 @@ export class CustomFieldService {
 
   async define(viewer: Viewer, input: DefinitionInput): Promise<CustomFieldDefinitionRecord> {
     const action = { operation: 'defineProfileCustomField', subjects: [input.key], fields: givenAttributes(input) };
-    return this.audit.run(viewer, action, async () => {
+    return this.audit.run(viewer, action, async (scope) => {
       const change = buildDefinitionChange(input);
-      const result = await this.repository.define(change, this.maxDefinitions);
+      const result = await this.repository.define(change, this.maxDefinitions, scope);
       if ('limitReached' in result) {
         throw badInput(
           'key',
@@ -44,20 +43,20 @@ export class CustomFieldService {
           `cannot be added: the registry holds its limit of ${this.maxDefinitions} definitions (retired ones count)`,
         );
       }
-      // After the commit: the registry reads outside the transaction, and a rolled-back change must not show.
-      await afterCommit(() => this.registry.refresh());
+      // Once committed: the registry reads outside the transaction, and a rolled-back change must not show.
+      scope.afterCommit(() => this.registry.refresh());
       return result.definition;
     });
   }
 
   async setRetired(viewer: Viewer, key: string, retired: boolean): Promise<CustomFieldDefinitionRecord> {
     const operation = retired ? 'retireProfileCustomField' : 'restoreProfileCustomField';
-    return this.audit.run(viewer, { operation, subjects: [key], fields: ['retired'] }, async () => {
+    return this.audit.run(viewer, { operation, subjects: [key], fields: ['retired'] }, async (scope) => {
       checkCustomFieldKey(key);
-      const definition = await this.repository.setRetired(key, retired);
+      const definition = await this.repository.setRetired(key, retired, scope);
       if (definition === undefined) throw badInput('key', ErrorReason.UNKNOWN_CUSTOM_FIELD);
-      // After the commit: the registry reads outside the transaction, and a rolled-back change must not show.
-      await afterCommit(() => this.registry.refresh());
+      // Once committed: the registry reads outside the transaction, and a rolled-back change must not show.
+      scope.afterCommit(() => this.registry.refresh());
       return definition;
     });
   }

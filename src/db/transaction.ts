@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Pool, PoolClient } from 'pg';
 
 /**
@@ -27,49 +26,27 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
 
 type AfterCommit = () => void | Promise<void>;
 
-interface SharedTransaction {
-  readonly pool: Pool;
+/** A transaction an operation's statements run in, with work to do once it has committed. */
+export interface TransactionScope {
   readonly client: PoolClient;
-  readonly afterCommit: AfterCommit[];
+  /** Runs `step` after the commit, outside the transaction (never if it rolls back). */
+  afterCommit(step: AfterCommit): void;
 }
 
-const shared = new AsyncLocalStorage<SharedTransaction>();
-
 /**
- * Runs `work` in one transaction that the statements made inside it through `connectionFor` and
- * `joinOrBegin` take part in, wherever in the call tree they are made: an administrator's change and
- * its audit row commit together or not at all. Work registered with `afterCommit` inside it runs
- * once the transaction has committed, outside it (so background work it starts, such as the event
- * relay, never picks up this connection); `runAfterCommit` runs it.
+ * Runs `work` in one transaction and returns its result with the steps it left for after the
+ * commit (see runAfterCommit): an administrator's change and its audit row commit together, and
+ * what reacts to the change (the event relay, the registry's re-read) starts only once it is visible.
  */
-export async function inSharedTransaction<T>(
+export async function inTransactionScope<T>(
   pool: Pool,
-  work: () => Promise<T>,
+  work: (scope: TransactionScope) => Promise<T>,
 ): Promise<{ readonly result: T; readonly afterCommit: readonly AfterCommit[] }> {
   const afterCommit: AfterCommit[] = [];
-  const result = await inTransaction(pool, (client) => shared.run({ pool, client, afterCommit }, work));
+  const result = await inTransaction(pool, (client) => work({ client, afterCommit: (step) => afterCommit.push(step) }));
   return { result, afterCommit };
 }
 
 export async function runAfterCommit(steps: readonly AfterCommit[]): Promise<void> {
   for (const step of steps) await step();
-}
-
-/** The shared transaction's connection when there is one on this pool, else the pool. */
-export function connectionFor(pool: Pool): Pool | PoolClient {
-  const current = shared.getStore();
-  return current?.pool === pool ? current.client : pool;
-}
-
-/** `work` on the shared transaction's connection when there is one on this pool, else in its own transaction. */
-export function joinOrBegin<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const current = shared.getStore();
-  return current?.pool === pool ? work(current.client) : inTransaction(pool, work);
-}
-
-/** Runs `step` after the shared transaction commits, or now (returning what it returns) when there is none. */
-export function afterCommit(step: AfterCommit): void | Promise<void> {
-  const current = shared.getStore();
-  if (current === undefined) return step();
-  current.afterCommit.push(step);
 }

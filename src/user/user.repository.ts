@@ -1,7 +1,7 @@
-import type { Pool, QueryConfig, QueryResultRow } from 'pg';
+import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { mapDatabaseError } from '../db/database-errors.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
-import { afterCommit, connectionFor } from '../db/transaction.js';
+import type { TransactionScope } from '../db/transaction.js';
 import type { AllowType, ForbidType, Gender } from './user.enums.js';
 import {
   STANDARD_FIELD_COLUMNS,
@@ -27,6 +27,8 @@ export interface UpdateResult {
 /** Runs one statement; the seam where statements are counted and errors are mapped. */
 export interface SqlRunner {
   query<R extends QueryResultRow>(config: QueryConfig): Promise<R[]>;
+  /** The same runner (same counter) on one connection, e.g. a transaction's. */
+  on(connection: PoolClient): SqlRunner;
 }
 
 /** How many statements the runner has sent: read by tests that count SQL per request, and by metrics. */
@@ -34,16 +36,21 @@ export interface StatementCounter {
   count: number;
 }
 
-export function createSqlRunner(pool: Pool, counter: StatementCounter = { count: 0 }): SqlRunner {
+export function createSqlRunner(
+  connection: Pool | PoolClient | Client,
+  counter: StatementCounter = { count: 0 },
+): SqlRunner {
   return {
     async query<R extends QueryResultRow>(config: QueryConfig) {
       counter.count += 1;
       try {
-        // Inside an administrator's audited operation, the statement joins its transaction.
-        return (await connectionFor(pool).query<R>(config)).rows;
+        return (await connection.query<R>(config)).rows;
       } catch (error) {
         throw mapDatabaseError(error);
       }
+    },
+    on(client) {
+      return createSqlRunner(client, counter);
     },
   };
 }
@@ -275,6 +282,15 @@ export class UserProfileRepository {
     private readonly outbox: OutboxOptions = { relayOwner: 'unknown', webhookPending: false },
   ) {}
 
+  /** This repository inside `scope`'s transaction: its statements join it, and it wakes the relay after the commit. */
+  within(scope: TransactionScope): UserProfileRepository {
+    const { afterChange } = this.outbox;
+    return new UserProfileRepository(this.sql.on(scope.client), {
+      ...this.outbox,
+      afterChange: afterChange && ((userID, eventID) => scope.afterCommit(() => afterChange(userID, eventID))),
+    });
+  }
+
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
     let query: QueryConfig;
@@ -303,8 +319,7 @@ export class UserProfileRepository {
     query.values![operatorIndex + 2] = this.outbox.webhookPending;
     const [row] = await this.sql.query<ProfileRow & { changed: boolean; event_id: string | null }>(query);
     if (row === undefined) return undefined;
-    const eventID = row.event_id;
-    if (eventID !== null) void afterCommit(() => this.outbox.afterChange?.(userID, eventID));
+    if (row.event_id !== null) this.outbox.afterChange?.(userID, row.event_id);
     return { profile: toRecord(row), changed: row.changed };
   }
 
@@ -326,9 +341,7 @@ export class UserProfileRepository {
         this.outbox.webhookPending,
       ],
     });
-    for (const { user_id: userID, event_id: eventID } of rows) {
-      if (eventID !== null) void afterCommit(() => this.outbox.afterChange?.(userID, eventID));
-    }
+    for (const row of rows) if (row.event_id !== null) this.outbox.afterChange?.(row.user_id, row.event_id);
     const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
     return accounts.map((account) => byID.get(account.userID)!);
   }

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
+import type { TransactionScope } from '../db/transaction.js';
 import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
 import { ErrorReason } from '../errors.js';
 import type { ProfileLoader } from './user.loaders.js';
@@ -84,18 +85,21 @@ export class UserProfileService {
 
   /**
    * An administrator's update of any existing account: the same rules and the same single
-   * statement as updateOwnProfile, with administrator rights; never creates the account.
+   * statement as updateOwnProfile, with administrator rights; never creates the account. In
+   * `scope`'s transaction when given (the audited one).
    */
   async updateProfileAsAdmin(
     admin: Viewer,
     userID: string,
     input: ProfileUpdateInput,
     loader: ProfileLoader,
+    scope?: TransactionScope,
   ): Promise<User> {
     const problem = validateUserID(userID);
     if (problem !== undefined) throw badInput('userID', problem);
     const patch = buildProfilePatch(input, this.patchPolicy(true));
-    const result = await this.repository.applyPatch(userID, patch, admin.userID);
+    const repository = scope === undefined ? this.repository : this.repository.within(scope);
+    const result = await repository.applyPatch(userID, patch, admin.userID);
     if (result === undefined) {
       throw badInput('userID', ErrorReason.UNKNOWN_ACCOUNT, 'names no account; import it first');
     }

@@ -135,10 +135,7 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     await tx.connect();
     try {
       await tx.query('BEGIN');
-      const inTx = new UserProfileRepository(
-        { query: async (config) => (await tx.query(config)).rows },
-        { relayOwner: 'nobody', webhookPending: false },
-      );
+      const inTx = new UserProfileRepository(createSqlRunner(tx), { relayOwner: 'nobody', webhookPending: false });
       const patch = buildProfilePatch({ nick: 'rolled back' }, { isAdmin: false, customField: () => undefined });
       const written = await inTx.applyPatch(owner, patch, owner);
       expect(written?.changed).toBe(true);
