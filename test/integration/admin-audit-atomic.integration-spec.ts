@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { PROFILE_FIELDS, uniqueFieldKey } from '../support/custom-fields';
+import { createOwnDatabase } from '../support/db';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 /**
@@ -9,8 +8,6 @@ import { startTestServer, uniqueUserID, type TestServer } from '../support/test-
  * lives in a database of this file's own, made and dropped here.
  */
 
-const serverUrl = process.env.DATABASE_URL!;
-const databaseName = `profile_audit_${randomBytes(4).toString('hex')}`;
 const UNAUDITED = 'unaudited_admin';
 
 const SET_PROFILE = `mutation ($id: ID!, $input: UpdateMyProfileInput!) {
@@ -19,23 +16,12 @@ const IMPORT = `mutation ($accounts: [ImportAccountInput!]!) { importAccounts(ac
 const DEFINE = `mutation ($key: String!) { defineProfileCustomField(input: { key: $key }) { key } }`;
 const RETIRE = `mutation ($key: String!) { retireProfileCustomField(key: $key) { key retired } }`;
 
-async function admin(statement: string): Promise<void> {
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 let server: TestServer;
+let ownDatabase: Awaited<ReturnType<typeof createOwnDatabase>>;
 
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${databaseName}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${databaseName}`;
-  server = await startTestServer({ DATABASE_URL: url.toString(), DB_MIGRATE: 'true' });
+  ownDatabase = await createOwnDatabase('profile_audit');
+  server = await startTestServer({ DATABASE_URL: ownDatabase.url, DB_MIGRATE: 'true' });
   await server.app.database.pool.query(`
     CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -49,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await admin(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  await ownDatabase?.drop();
 });
 
 async function query<R extends Record<string, unknown>>(text: string, values: unknown[]): Promise<R[]> {

@@ -1,32 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { openDatabase, type Database } from '../../src/db/database';
 import { DEMO_USERS, seedDemoUsers } from '../../src/graphiql/demo-users';
+import { createOwnDatabase } from '../support/db';
 
 /**
  * Seeding needs an empty profile table, which the shared test database never has: this file
  * makes its own database on the same server, migrates it, and drops it afterwards.
  */
 
-const serverUrl = process.env.DATABASE_URL!;
-const databaseName = `profile_seed_${randomBytes(4).toString('hex')}`;
+let ownDatabase: Awaited<ReturnType<typeof createOwnDatabase>>;
 let database: Database;
 
-async function admin(statement: string): Promise<void> {
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${databaseName}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${databaseName}`;
-  database = await openDatabase(url.toString(), { poolMax: 2, migrate: true });
+  ownDatabase = await createOwnDatabase('profile_seed');
+  database = await openDatabase(ownDatabase.url, { poolMax: 2, migrate: true });
 });
 
 // The database is this file's alone: each test starts from an empty profile table.
@@ -36,7 +22,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await database?.close();
-  await admin(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  await ownDatabase?.drop();
 });
 
 it('fills an empty database with the demo profiles once', async () => {
