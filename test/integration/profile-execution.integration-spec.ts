@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { defineField } from '../support/custom-fields';
 import { startTestServer, TEST_CUSTOM_FIELDS, uniqueUserID, type TestServer } from '../support/test-server';
 
 const PROFILE = `userID nick avatar gender selfSignature allowType birthday location language messageSettings
@@ -101,6 +103,35 @@ describe.each([
       ],
     });
     expect(new Date(user.lastUpdatedTime).toISOString()).toBe(user.lastUpdatedTime);
+  });
+
+  it('orders custom fields by key, not by how Postgres stores them', async () => {
+    // jsonb keeps keys shortest first: the short key that sorts last is stored first.
+    const suffix = randomBytes(4).toString('hex').slice(0, 7);
+    const [early, late] = [`Tag_Profile_Custom_A${suffix}`, `Tag_Profile_Custom_Z${suffix.slice(0, 5)}`];
+    await defineField(server, late);
+    await defineField(server, early);
+    const userID = uniqueUserID('order');
+    const written = await server.request(
+      `mutation ($fields: [ProfileCustomFieldInput!]!) {
+        updateMyProfile(input: { profileCustomField: $fields }) { profileCustomField { key } } }`,
+      {
+        as: userID,
+        variables: {
+          fields: [
+            { key: late, value: 'z' },
+            { key: early, value: 'a' },
+          ],
+        },
+      },
+    );
+    expect(written.errors).toBeUndefined();
+    const read = await server.request('{ me { profileCustomField { key value } } }', { as: userID });
+    expect(read.data!.me.profileCustomField).toEqual([
+      { key: early, value: 'a' },
+      { key: late, value: 'z' },
+    ]);
+    expect(written.data!.updateMyProfile.profileCustomField).toEqual([{ key: early }, { key: late }]);
   });
 
   it('answers fragments, aliases, __typename, skip/include and federation entities', async () => {
