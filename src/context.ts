@@ -2,6 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Viewer } from './auth/viewer.js';
 import type { WarningCode } from './errors.js';
+import { attachRequestRecord, requestRecordOf, type RequestRecord } from './http/request-record.js';
 import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
@@ -41,14 +42,22 @@ export interface Context {
   readonly warnings: Warning[];
 }
 
-export async function createContext(services: Services, authorization: string | undefined): Promise<Context> {
+/**
+ * A request's context. Over HTTP it carries the request's record (see request-record.ts), which
+ * plugins read for the log line, metrics and the caller's address.
+ */
+export async function createContext(
+  services: Services,
+  authorization: string | undefined,
+  record?: RequestRecord,
+): Promise<Context> {
   let auth: Context['auth'];
   try {
     auth = { viewer: await services.tokenVerifier.verifyAuthorization(authorization) };
   } catch (error) {
     auth = { error: error as GraphQLError };
   }
-  return {
+  const context: Context = {
     auth,
     loaders: {
       profile: createProfileLoader(services.profileRepository, (size) =>
@@ -57,6 +66,15 @@ export async function createContext(services: Services, authorization: string | 
     },
     services,
     warnings: [],
+  };
+  return record === undefined ? context : attachRequestRecord(context, record);
+}
+
+/** Who a write counts against for the rate limit: the signed-in user, and the request's address. */
+export function writerOf(context: Context): { readonly userID?: string; readonly ip?: string } {
+  return {
+    userID: 'viewer' in context.auth ? context.auth.viewer.userID : undefined,
+    ip: requestRecordOf(context)?.ip,
   };
 }
 

@@ -11,7 +11,7 @@ import { createCompiledExecution } from './execution/compiled-execution.js';
 import { createFastPath, type FastPath } from './execution/fast-path.js';
 import { earlyWorkOf, PreparedOperations } from './execution/prepared-operations.js';
 import type { Config } from './config.js';
-import { createContext, type Context, type Services } from './context.js';
+import { createContext, writerOf, type Context, type Services } from './context.js';
 import type { Readiness } from './db/readiness.js';
 import { createFormatError } from './errors.js';
 import { attachSubscriptionServer } from './events/subscription-server.js';
@@ -19,7 +19,7 @@ import { createGraphiQL } from './graphiql/graphiql.handler.js';
 import { createCors } from './http/cors.js';
 import { readBody } from './http/body.js';
 import { HttpError, HttpRefusalReason } from './http/http-error.js';
-import { attachRequestRecord, requestRecordOf, startRequestRecord, type RequestRecord } from './http/request-record.js';
+import { requestRecordOf, startRequestRecord, type RequestRecord } from './http/request-record.js';
 import { createCostLimitPlugin, createQueryLimitRules } from './limits/query-limits.js';
 import type { WriteRateLimiter } from './limits/write-rate-limiter.js';
 import { createRequestObserverPlugin, finishRequest } from './observability/request-observer.js';
@@ -99,7 +99,6 @@ export async function createAppServer(
   extras: AppServerExtras = {},
 ): Promise<AppServer> {
   const schema = await buildAppSchema();
-  const recordOf = (context: Context) => requestRecordOf(context);
   const { rateLimiter } = extras;
 
   const rateLimitPlugin: ApolloServerPlugin<Context> = {
@@ -113,11 +112,7 @@ export async function createAppServer(
             if (counted.refusal !== undefined) throw counted.refusal;
             return;
           }
-          const auth = contextValue.auth;
-          await rateLimiter.consume({
-            userID: 'viewer' in auth ? auth.viewer.userID : undefined,
-            ip: recordOf(contextValue)?.ip,
-          });
+          await rateLimiter.consume(writerOf(contextValue));
         },
       };
     },
@@ -152,7 +147,7 @@ export async function createAppServer(
       warningsPlugin,
       createCostLimitPlugin<Context>(config.graphqlLimits.maxCost),
       rateLimitPlugin,
-      createRequestObserverPlugin<Context>(recordOf),
+      createRequestObserverPlugin<Context>(requestRecordOf),
     ],
   });
   await apollo.start();
@@ -196,7 +191,7 @@ export async function createAppServer(
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
       context: async () =>
         // Plugins see only the context: it carries the HTTP request's record for them.
-        context ?? attachRequestRecord(await createContext(services, headers.get('authorization')), record),
+        context ?? (await createContext(services, headers.get('authorization'), record)),
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === 'complete') {

@@ -1,8 +1,8 @@
 import { getVariableValues, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import Negotiator from 'negotiator';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { createContext, type Context, type Services } from '../context.js';
-import { attachRequestRecord, type RequestRecord } from '../http/request-record.js';
+import { createContext, writerOf, type Context, type Services } from '../context.js';
+import type { RequestRecord } from '../http/request-record.js';
 import { operationCost } from '../limits/query-limits.js';
 import type { WriteRateLimiter } from '../limits/write-rate-limiter.js';
 import { attachEarlyWork, type EarlyWork, type PreparedOperations } from './prepared-operations.js';
@@ -93,14 +93,11 @@ export function createFastPath(options: FastPathOptions) {
     });
     if (coerced.errors !== undefined) return NOT_TAKEN;
 
-    const context = attachRequestRecord(await createContext(services, headers.authorization), record);
+    const context = await createContext(services, headers.authorization, record);
     const early: EarlyWork = {};
     if (rateLimiter !== undefined && operation.operation.operation === 'mutation') {
       try {
-        await rateLimiter.consume({
-          userID: 'viewer' in context.auth ? context.auth.viewer.userID : undefined,
-          ip: record.ip,
-        });
+        await rateLimiter.consume(writerOf(context));
         early.rateLimit = {};
       } catch (refusal) {
         early.rateLimit = { refusal };
