@@ -35,22 +35,33 @@ function limitError(reason: QueryLimitReason, limit: number, message: string): G
 }
 
 /**
- * Depth of the deepest field path, following fragments. Each fragment's depth is computed once,
- * so spreads that fan out cannot make the walk itself expensive; cycles (refused by graphql-js's
- * own rule) count as 0 here.
+ * A fragment's measure (depth, cost), computed once per fragment name, so spreads that fan out
+ * cannot make a walk expensive. A cycle (refused by graphql-js's own rule) and an unknown fragment
+ * count as 0.
  */
+function perFragment(
+  fragmentNamed: (name: string) => FragmentDefinitionNode | null | undefined,
+  measure: (set: SelectionSetNode) => number,
+): (name: string) => number {
+  const memo = new Map<string, number>();
+  return (name) => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    memo.set(name, 0);
+    const fragment = fragmentNamed(name);
+    const value = fragment ? measure(fragment.selectionSet) : 0;
+    memo.set(name, value);
+    return value;
+  };
+}
+
+/** Depth of the deepest field path, following fragments (each measured once, see perFragment). */
 function depthRule(maxDepth: number): ValidationRule {
   return (context) => {
-    const memo = new Map<string, number>();
-    const fragmentDepth = (name: string): number => {
-      const known = memo.get(name);
-      if (known !== undefined) return known;
-      memo.set(name, 0);
-      const fragment = context.getFragment(name);
-      const depth = fragment ? selectionDepth(fragment.selectionSet) : 0;
-      memo.set(name, depth);
-      return depth;
-    };
+    const fragmentDepth = perFragment(
+      (name) => context.getFragment(name),
+      (set) => selectionDepth(set),
+    );
     const selectionDepth = (set: SelectionSetNode | undefined): number => {
       if (set === undefined) return 0;
       let deepest = 0;
@@ -194,16 +205,10 @@ export function operationCost(
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const memo = new Map<string, number>();
-  const fragmentCost = (name: string): number => {
-    const known = memo.get(name);
-    if (known !== undefined) return known;
-    memo.set(name, 0);
-    const fragment = fragments.get(name);
-    const cost = fragment ? selectionCost(fragment.selectionSet) : 0;
-    memo.set(name, cost);
-    return cost;
-  };
+  const fragmentCost = perFragment(
+    (name) => fragments.get(name),
+    (set) => selectionCost(set),
+  );
   const selectionCost = (set: SelectionSetNode | undefined): number => {
     if (set === undefined) return 0;
     let cost = 0;
