@@ -47,19 +47,16 @@ export class AdminAudit {
       await this.record(this.pool, viewer, action, outcomeOf(refusal));
       throw refusal;
     }
-    let done: { readonly result: T; readonly afterCommit: Parameters<typeof runAfterCommit>[0] };
-    try {
-      // A change made through `scope` commits with its audit row: if the row cannot be written, nothing changed.
-      done = await inTransactionScope(this.pool, async (scope) => {
-        const result = await work(scope);
-        await this.record(scope.client, viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
-        return result;
-      });
-    } catch (error) {
+    // A change made through `scope` commits with its audit row: if the row cannot be written, nothing changed.
+    const done = await inTransactionScope(this.pool, async (scope) => {
+      const result = await work(scope);
+      await this.record(scope.client, viewer, action, { outcome: AuditOutcome.SUCCEEDED, code: null, reason: null });
+      return result;
+    }).catch(async (error: unknown) => {
       // Rolled back; the failure is recorded on its own.
       await this.record(this.pool, viewer, action, outcomeOf(error));
       throw error;
-    }
+    });
     await runAfterCommit(done.afterCommit);
     return done.result;
   }

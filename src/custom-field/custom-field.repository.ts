@@ -57,7 +57,7 @@ export class CustomFieldRepository {
    * transaction when given, else in its own.
    */
   async define(change: DefinitionChange, maxDefinitions: number, scope?: TransactionScope): Promise<DefineResult> {
-    return this.locked(scope, async (client) => {
+    return this.locked(async (client) => {
       const {
         rows: [state],
       } = await client.query<{ total: number; present: boolean }>(
@@ -81,7 +81,7 @@ export class CustomFieldRepository {
         [change.key, change.description ?? null, change.maxBytes ?? null, change.read ?? null, change.write ?? null],
       );
       return { definition: toRecord(row), created: !state.present };
-    });
+    }, scope);
   }
 
   /** Retires or restores a definition (in `scope`'s transaction when given); undefined when the key is not defined. */
@@ -105,7 +105,7 @@ export class CustomFieldRepository {
    */
   async seed(keys: readonly string[], maxDefinitions: number): Promise<string[]> {
     if (keys.length === 0) return [];
-    return this.locked(undefined, async (client) => {
+    return this.locked(async (client) => {
       const { rows } = await client.query<{ key: string }>(
         `SELECT k AS key FROM unnest($1::text[]) WITH ORDINALITY AS s(k, ord)
          WHERE NOT EXISTS (SELECT 1 FROM profile_custom_field d WHERE d.key = s.k) ORDER BY ord`,
@@ -125,7 +125,8 @@ export class CustomFieldRepository {
     });
   }
 
-  private locked<T>(scope: TransactionScope | undefined, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** `work` under the registry's write lock, in `scope`'s transaction when given, else in its own. */
+  private locked<T>(work: (client: PoolClient) => Promise<T>, scope?: TransactionScope): Promise<T> {
     const lockedWork = async (client: PoolClient) => {
       await client.query('LOCK TABLE profile_custom_field IN SHARE ROW EXCLUSIVE MODE');
       return work(client);
