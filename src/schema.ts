@@ -8,6 +8,7 @@ import { ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { guardEntityRepresentations } from './federation/entity-representations.js';
 import { UserResolver } from './user/user.resolver.js';
 import { userReferenceResolver } from './user/user.reference.js';
+import { WebhookAdminResolver } from './webhook/webhook-admin.resolver.js';
 
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])`;
 
@@ -17,7 +18,7 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
  */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver, ProfileEventsResolver],
+    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver, ProfileEventsResolver, WebhookAdminResolver],
     validate: false,
     // type-graphql requires a pubSub once a subscription exists; profileUpdated has its own
     // `subscribe` (src/events), so nothing ever publishes to or subscribes on this one.

@@ -7,7 +7,10 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity({ name: 'profile_event' })
 @Index('profile_event_user_event', ['userID', 'eventID'])
 @Index('profile_event_unrelayed', ['eventID'], { where: 'NOT "relayed"' })
-@Index('profile_event_webhook_pending', ['userID', 'eventID'], { where: '"webhook_pending"' })
+@Index('profile_event_webhook_queue', ['userID', 'eventID'], {
+  where: '"webhook_pending" AND "webhook_dead_at" IS NULL',
+})
+@Index('profile_event_webhook_dead', ['eventID'], { where: '"webhook_dead_at" IS NOT NULL' })
 export class ProfileEventEntity {
   @PrimaryGeneratedColumn('identity', {
     name: 'event_id',
@@ -43,12 +46,15 @@ export class ProfileEventEntity {
   @Column({ type: 'boolean', default: false })
   relayed!: boolean;
 
+  /** Not yet delivered to the webhook; dead letters stay pending (and kept) until retried. */
   @Column({ name: 'webhook_pending', type: 'boolean', default: false })
   webhookPending!: boolean;
 
+  /** Attempts since the event was written or last retried, the one in flight included. */
   @Column({ name: 'webhook_attempts', type: 'integer', default: 0 })
   webhookAttempts!: number;
 
+  /** No attempt before then: the next retry after a failure, or the end of the lease of the attempt in flight. */
   @Column({ name: 'webhook_next_attempt_at', type: 'timestamptz', nullable: true })
   webhookNextAttemptAt!: Date | null;
 
@@ -57,4 +63,12 @@ export class ProfileEventEntity {
 
   @Column({ name: 'webhook_delivered_at', type: 'timestamptz', nullable: true })
   webhookDeliveredAt!: Date | null;
+
+  /** The claim of the attempt in flight: only the instance that holds it records the outcome. */
+  @Column({ name: 'webhook_lease', type: 'uuid', nullable: true })
+  webhookLease!: string | null;
+
+  /** When the attempts ran out: a dead letter, which no longer holds back the user's later events. */
+  @Column({ name: 'webhook_dead_at', type: 'timestamptz', nullable: true })
+  webhookDeadAt!: Date | null;
 }

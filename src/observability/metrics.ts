@@ -4,6 +4,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Operation names come from clients: past this many distinct ones, new names count as "other". */
 const MAX_OPERATION_LABELS = 100;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** The dead-letter gauge counts this many at most, which keeps its query on an index. */
+const DEAD_LETTER_GAUGE_CAP = 10_000;
+
+/** What the webhook worker reports (src/webhook). */
+export interface WebhookDeadLetterSource {
+  /** Calls `listener` with how many events this instance has just moved to the dead letters. */
+  onDeadLetters(listener: (count: number) => void): void;
+  /** The dead letters in the outbox now, every instance's, counted up to `cap`. */
+  countDeadLetters(cap: number): Promise<number>;
+}
 
 export interface Metrics {
   readonly registry: Registry;
@@ -15,6 +25,8 @@ export interface Metrics {
   observeLoaderBatch(loader: string, size: number): void;
   /** Reports the pool's connections on every scrape. */
   watchPool(pool: Pool): void;
+  /** Counts the webhook's dead letters as they happen, and reports how many are waiting on every scrape. */
+  watchWebhook(webhook: WebhookDeadLetterSource): void;
 }
 
 /** One registry per app, so several apps in one process (tests) never share counters. */
@@ -74,6 +86,23 @@ export function createMetrics(): Metrics {
   poolGauge('db_pool_connections', 'Open connections in the database pool', (pool) => pool.totalCount);
   poolGauge('db_pool_idle_connections', 'Idle connections in the database pool', (pool) => pool.idleCount);
   poolGauge('db_pool_waiting_requests', 'Queries waiting for a pool connection', (pool) => pool.waitingCount);
+  const deadLettered = new Counter({
+    name: 'profile_webhook_dead_letters_total',
+    help: 'Webhook events this instance moved to the dead letters after their last failed attempt',
+    registers: [registry],
+  });
+  let webhook: WebhookDeadLetterSource | undefined;
+  new Gauge({
+    name: 'profile_webhook_dead_letters',
+    help: `Webhook events waiting in the dead letters for an administrator to retry them (counted up to ${DEAD_LETTER_GAUGE_CAP})`,
+    registers: [registry],
+    async collect() {
+      if (webhook === undefined) return;
+      // A scrape while the database is away keeps the last count rather than failing every metric.
+      const count = await webhook.countDeadLetters(DEAD_LETTER_GAUGE_CAP).catch(() => undefined);
+      if (count !== undefined) this.set(count);
+    },
+  });
 
   return {
     registry,
@@ -93,6 +122,10 @@ export function createMetrics(): Metrics {
     },
     watchPool(pool) {
       pools.push(pool);
+    },
+    watchWebhook(source) {
+      webhook = source;
+      source.onDeadLetters((count) => deadLettered.inc(count));
     },
   };
 }

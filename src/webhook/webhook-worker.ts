@@ -1,9 +1,10 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config.js';
 import { CoalescingPoller } from '../coalescing-poller.js';
-import { inTransaction } from '../db/transaction.js';
+import type { WebhookDeadLetterSource } from '../observability/metrics.js';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
+import { WebhookDeliveryRepository, type DeliveryClaim, type DeliveryOutcome } from './webhook-delivery.repository.js';
 
 /** The JSON body POSTed for each event. */
 export interface WebhookPayload {
@@ -22,39 +23,30 @@ export interface WebhookPayload {
   readonly changedCustomFields: Record<string, string | null>;
 }
 
-interface PendingRow {
-  event_id: string;
-  user_id: string;
-  operator: string;
-  event_time: Date;
-  changed_fields: Record<string, unknown>;
-  changed_custom_fields: Record<string, string | null>;
-  webhook_attempts: number;
-}
-
-interface Outcome {
-  readonly eventID: string;
-  readonly ok: boolean;
-  readonly retryInMs: number;
-  readonly error: string | null;
-}
+/** How long a lease outlasts the receiver's timeout: room to record the outcome before anyone else may retry. */
+const LEASE_MARGIN_MS = 30_000;
 
 /**
- * Delivers outbox events to PROFILE_WEBHOOK_URL, at least once. Each round locks, with
- * FOR UPDATE SKIP LOCKED, the oldest pending event of up to `batchSize` users whose earlier events
- * are all delivered, POSTs them (different users in parallel), and records the outcomes in the same
- * transaction. So a user's event N+1 is never sent before N succeeded, several instances never
- * deliver one event at the same time, and an instance that dies mid-delivery just releases its
- * locks: the events stay pending. Failures and timeouts are retried with exponential backoff.
+ * Delivers outbox events to PROFILE_WEBHOOK_URL, at least once. Each round leases, in one short
+ * statement, the oldest due event of up to `batchSize` users whose earlier events are all
+ * delivered or dead, POSTs them (different users in parallel) holding no connection, and records
+ * the outcomes in a second statement that only the lease holder's outcome passes. So a user's
+ * event N+1 is never sent before N succeeded or became a dead letter, several instances never
+ * deliver one event at the same time, and an instance that dies mid-delivery leaves its events to
+ * be picked up when their leases end. Failures and timeouts are retried with exponential backoff;
+ * after `maxAttempts` attempts the event becomes a dead letter, which an administrator may retry.
  */
-export class WebhookWorker {
+export class WebhookWorker implements WebhookDeadLetterSource {
   private readonly poller: CoalescingPoller;
+  private readonly deliveries: WebhookDeliveryRepository;
+  private readonly deadLetterListeners: Array<(count: number) => void> = [];
 
   constructor(
-    private readonly pool: Pool,
+    pool: Pool,
     private readonly config: WebhookConfig,
     private readonly logger: Logger,
   ) {
+    this.deliveries = new WebhookDeliveryRepository(pool);
     this.poller = new CoalescingPoller(config.pollMs, () => this.drain());
   }
 
@@ -68,6 +60,14 @@ export class WebhookWorker {
 
   stop(): Promise<void> {
     return this.poller.stop();
+  }
+
+  onDeadLetters(listener: (count: number) => void): void {
+    this.deadLetterListeners.push(listener);
+  }
+
+  countDeadLetters(cap: number): Promise<number> {
+    return this.deliveries.countDead(cap);
   }
 
   /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then 50-100% of that. */
@@ -86,48 +86,47 @@ export class WebhookWorker {
     }
   }
 
-  private deliverRound(): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
-      const rows = await this.claim(client);
-      if (rows.length > 0) {
-        const outcomes = await Promise.all(rows.map((row) => this.deliver(row)));
-        await this.record(client, outcomes);
+  private async deliverRound(): Promise<number> {
+    const { claims, deadLettered } = await this.deliveries.claim(
+      this.config.batchSize,
+      this.config.timeoutMs + LEASE_MARGIN_MS,
+      this.config.maxAttempts,
+    );
+    if (deadLettered > 0) {
+      this.logger.error({ count: deadLettered }, 'webhook deliveries whose last lease ran out became dead letters');
+      this.reportDeadLetters(deadLettered);
+    }
+    if (claims.length > 0) {
+      const outcomes = await Promise.all(claims.map((claim) => this.deliver(claim)));
+      const recorded = await this.deliveries.record(outcomes);
+      if (recorded.recorded < outcomes.length) {
+        this.logger.warn(
+          { count: outcomes.length - recorded.recorded },
+          'webhook outcomes not recorded: their leases ended and passed to another attempt',
+        );
       }
-      return rows.length;
-    });
+      this.reportDeadLetters(recorded.deadLettered);
+    }
+    return claims.length + deadLettered;
   }
 
-  private async claim(client: PoolClient): Promise<PendingRow[]> {
-    const { rows } = await client.query<PendingRow>({
-      name: 'profile_event_webhook_claim',
-      text: `SELECT e.event_id, e.user_id, e.operator, e.event_time, e.changed_fields, e.changed_custom_fields,
-          e.webhook_attempts
-        FROM profile_event AS e
-        WHERE e.webhook_pending
-          AND (e.webhook_next_attempt_at IS NULL OR e.webhook_next_attempt_at <= now())
-          AND NOT EXISTS (
-            SELECT 1 FROM profile_event AS earlier
-            WHERE earlier.webhook_pending AND earlier.user_id = e.user_id AND earlier.event_id < e.event_id)
-        ORDER BY e.event_id
-        LIMIT $1
-        FOR UPDATE OF e SKIP LOCKED`,
-      values: [this.config.batchSize],
-    });
-    return rows;
+  private reportDeadLetters(count: number): void {
+    if (count === 0) return;
+    for (const listener of this.deadLetterListeners) listener(count);
   }
 
-  private async deliver(row: PendingRow): Promise<Outcome> {
+  private async deliver({ event, attempt, lease }: DeliveryClaim): Promise<DeliveryOutcome> {
     const payload: WebhookPayload = {
-      eventID: row.event_id,
+      eventID: event.eventID,
       eventType: 'PROFILE_UPDATED',
-      operator: row.operator,
-      userID: row.user_id,
-      eventTime: row.event_time.toISOString(),
-      changedFields: row.changed_fields,
-      changedCustomFields: row.changed_custom_fields,
+      operator: event.operator,
+      userID: event.userID,
+      eventTime: event.eventTime.toISOString(),
+      changedFields: event.changedFields,
+      changedCustomFields: event.changedCustomFields,
     };
     const body = JSON.stringify(payload);
-    const attempt = row.webhook_attempts + 1;
+    const done = { eventID: event.eventID, lease };
     let error: string;
     try {
       const response = await fetch(this.config.url, {
@@ -135,7 +134,7 @@ export class WebhookWorker {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'profile-service-webhook',
-          [EVENT_ID_HEADER]: row.event_id,
+          [EVENT_ID_HEADER]: event.eventID,
           [ATTEMPT_HEADER]: String(attempt),
           [SIGNATURE_HEADER]: signWebhookBody(this.config.secret, body),
         },
@@ -145,35 +144,20 @@ export class WebhookWorker {
       });
       await response.body?.cancel().catch(() => undefined);
       if (response.status >= 200 && response.status < 300) {
-        return { eventID: row.event_id, ok: true, retryInMs: 0, error: null };
+        return { ...done, ok: true, dead: false, retryInMs: 0, error: null };
       }
       error = `HTTP ${response.status}`;
     } catch (caught) {
       const reason = caught as Error & { cause?: { code?: string } };
       error = reason.name === 'TimeoutError' ? 'timeout' : (reason.cause?.code ?? reason.message);
     }
+    const details = { eventID: event.eventID, attempt, error };
+    if (attempt >= this.config.maxAttempts) {
+      this.logger.error(details, 'webhook delivery failed for the last time; the event is now a dead letter');
+      return { ...done, ok: false, dead: true, retryInMs: 0, error };
+    }
     const retryInMs = this.retryDelay(attempt);
-    this.logger.warn({ eventID: row.event_id, attempt, error, retryInMs }, 'webhook delivery failed; will retry');
-    return { eventID: row.event_id, ok: false, retryInMs, error };
-  }
-
-  private async record(client: PoolClient, outcomes: readonly Outcome[]): Promise<void> {
-    await client.query({
-      name: 'profile_event_webhook_record',
-      text: `UPDATE profile_event AS e SET
-          webhook_pending = NOT r.ok,
-          webhook_attempts = e.webhook_attempts + 1,
-          webhook_delivered_at = CASE WHEN r.ok THEN now() END,
-          webhook_next_attempt_at = CASE WHEN r.ok THEN NULL ELSE clock_timestamp() + r.retry_ms * interval '1 millisecond' END,
-          webhook_last_error = r.error
-        FROM unnest($1::bigint[], $2::boolean[], $3::integer[], $4::text[]) AS r(event_id, ok, retry_ms, error)
-        WHERE e.event_id = r.event_id`,
-      values: [
-        outcomes.map((o) => o.eventID),
-        outcomes.map((o) => o.ok),
-        outcomes.map((o) => o.retryInMs),
-        outcomes.map((o) => o.error),
-      ],
-    });
+    this.logger.warn({ ...details, retryInMs }, 'webhook delivery failed; will retry');
+    return { ...done, ok: false, dead: false, retryInMs, error };
   }
 }

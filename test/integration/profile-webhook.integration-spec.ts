@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client as PgClient } from 'pg';
@@ -92,6 +93,8 @@ describe('profile webhook', () => {
     PROFILE_WEBHOOK_RETRY_BASE_MS: '50',
     PROFILE_WEBHOOK_RETRY_MAX_MS: '400',
     PROFILE_WEBHOOK_POLL_MS: '50',
+    // The receiver is down for a while on purpose: nothing here may become a dead letter.
+    PROFILE_WEBHOOK_MAX_ATTEMPTS: '1000',
   });
 
   beforeAll(async () => {
@@ -198,5 +201,297 @@ describe('profile webhook', () => {
       );
       return left[0].n === 0 ? true : undefined;
     });
+  });
+});
+
+type Answer = 'ok' | 'fail' | 'hang';
+
+/** A receiver whose answer each test chooses per payload; a held request is answered when released. */
+class ScriptedReceiver {
+  readonly requests: Array<{ payload: WebhookPayload; attempt: number }> = [];
+  answer: (payload: WebhookPayload) => Answer = () => 'ok';
+  private held: http.ServerResponse[] = [];
+  private server: http.Server | undefined;
+  port = 0;
+
+  async listen(): Promise<void> {
+    this.server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => this.handle(Buffer.concat(chunks), request, response));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  of(userID: string): Array<{ payload: WebhookPayload; attempt: number }> {
+    return this.requests.filter((request) => request.payload.userID === userID);
+  }
+
+  release(): void {
+    for (const response of this.held.splice(0)) response.writeHead(200).end();
+  }
+
+  async close(): Promise<void> {
+    this.release();
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private handle(raw: Buffer, request: http.IncomingMessage, response: http.ServerResponse): void {
+    if (!verifyWebhookSignature(SECRET, raw, request.headers['x-profile-signature'] as string | undefined)) {
+      response.writeHead(401).end();
+      return;
+    }
+    const payload = JSON.parse(raw.toString('utf8')) as WebhookPayload;
+    this.requests.push({ payload, attempt: Number(request.headers['x-profile-delivery-attempt']) });
+    const answer = this.answer(payload);
+    if (answer === 'hang') this.held.push(response);
+    else response.writeHead(answer === 'ok' ? 200 : 500).end();
+  }
+}
+
+describe('profile webhook leases and dead letters', () => {
+  const MAX_ATTEMPTS = 3;
+  const TIMEOUT_MS = 20_000;
+  // The server's connections carry this name, so the test can tell its sessions from every other.
+  const APPLICATION = `webhook-lease-${randomBytes(4).toString('hex')}`;
+  const DEAD_LETTERS = `query($after: ID) { webhookDeadLetters(first: 100, after: $after) {
+    eventID userID operator eventTime attempts lastError deadAt } }`;
+  const RETRY = `mutation($eventIDs: [ID!]!) { retryWebhookDeliveries(eventIDs: $eventIDs) }`;
+  const admin = uniqueUserID('admin');
+  const receiver = new ScriptedReceiver();
+  let server: TestServer;
+  let db: PgClient;
+
+  beforeAll(async () => {
+    db = new PgClient({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    await receiver.listen();
+    const url = new URL(process.env.DATABASE_URL!);
+    url.searchParams.set('application_name', APPLICATION);
+    server = await startTestServer({
+      DATABASE_URL: url.toString(),
+      PROFILE_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks/profile`,
+      PROFILE_WEBHOOK_SECRET: SECRET,
+      PROFILE_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+      PROFILE_WEBHOOK_RETRY_BASE_MS: '20',
+      PROFILE_WEBHOOK_RETRY_MAX_MS: '100',
+      PROFILE_WEBHOOK_POLL_MS: '50',
+      PROFILE_WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    });
+  });
+
+  afterEach(() => {
+    receiver.release();
+    receiver.answer = () => 'ok';
+  });
+
+  afterAll(async () => {
+    await receiver.close();
+    await server?.stop();
+    await db?.end();
+  });
+
+  async function update(userID: string, input: Record<string, unknown>): Promise<void> {
+    const response = await server.request(UPDATE, { as: userID, variables: { input } });
+    expect(response.errors).toBeUndefined();
+  }
+
+  async function eventIDsOf(userID: string): Promise<string[]> {
+    const { rows } = await db.query<{ event_id: string }>(
+      'SELECT event_id::text FROM profile_event WHERE user_id = $1 ORDER BY event_id',
+      [userID],
+    );
+    return rows.map((row) => row.event_id);
+  }
+
+  function delivered(eventID: string): Promise<true> {
+    return waitFor(`event ${eventID} to be delivered`, async () => {
+      const { rows } = await db.query(
+        'SELECT 1 FROM profile_event WHERE event_id = $1 AND NOT webhook_pending AND webhook_delivered_at IS NOT NULL',
+        [eventID],
+      );
+      return rows.length === 1 ? true : undefined;
+    });
+  }
+
+  function deadLettered(eventID: string): Promise<{ attempts: number; error: string }> {
+    return waitFor(`event ${eventID} to become a dead letter`, async () => {
+      const { rows } = await db.query<{ attempts: number; error: string }>(
+        `SELECT webhook_attempts AS attempts, webhook_last_error AS error FROM profile_event
+          WHERE event_id = $1 AND webhook_pending AND webhook_dead_at IS NOT NULL`,
+        [eventID],
+      );
+      return rows[0];
+    });
+  }
+
+  async function deadLetterMetrics(): Promise<{ total: number; waiting: number }> {
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { total: value('profile_webhook_dead_letters_total'), waiting: value('profile_webhook_dead_letters') };
+  }
+
+  it('holds no transaction or row lock while the receiver takes its time', async () => {
+    const user = uniqueUserID('slow');
+    receiver.answer = (payload) => (payload.userID === user ? 'hang' : 'ok');
+    await update(user, { nick: 's1' });
+    const [eventID] = await eventIDsOf(user);
+    await waitFor('the receiver to hold the delivery', () => receiver.of(user)[0]);
+
+    const { rows: idle } = await db.query(
+      `SELECT pid, query FROM pg_stat_activity WHERE application_name = $1 AND state LIKE 'idle in transaction%'`,
+      [APPLICATION],
+    );
+    expect(idle).toEqual([]);
+    await db.query('BEGIN');
+    try {
+      // NOWAIT: a lock held by the worker would fail this at once (55P03) instead of waiting.
+      const { rows } = await db.query(
+        `SELECT webhook_attempts AS attempts, webhook_lease IS NOT NULL AS leased,
+            webhook_next_attempt_at > now() + $2::integer * interval '1 millisecond' AS "leaseOutlastsTimeout"
+          FROM profile_event WHERE event_id = $1 FOR UPDATE NOWAIT`,
+        [eventID, TIMEOUT_MS],
+      );
+      expect(rows).toEqual([{ attempts: 1, leased: true, leaseOutlastsTimeout: true }]);
+    } finally {
+      await db.query('ROLLBACK');
+    }
+
+    receiver.release();
+    await delivered(eventID);
+    expect(receiver.of(user).map((request) => request.attempt)).toEqual([1]);
+  });
+
+  it('picks up an event again once the lease of an instance that stopped mid-delivery ends', async () => {
+    const user = uniqueUserID('orphan');
+    const insert = `INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields,
+        relay_owner, relayed, webhook_pending, webhook_attempts, webhook_lease, webhook_next_attempt_at)
+      VALUES ($1, $1, now(), $2, '{}', 'gone', true, true, $3, gen_random_uuid(), now() - interval '1 second')
+      RETURNING event_id::text`;
+    // What an instance leaves behind when it stops between leasing an attempt and recording it.
+    const { rows: retried } = await db.query(insert, [user, { nick: 'o1' }, 1]);
+    await delivered(retried[0].event_id);
+    expect(receiver.of(user).map((r) => [r.payload.eventID, r.attempt])).toEqual([[retried[0].event_id, 2]]);
+
+    // Its last attempt's lease ran out: a dead letter, not sent again.
+    const { rows: spent } = await db.query(insert, [user, { nick: 'o2' }, MAX_ATTEMPTS]);
+    await expect(deadLettered(spent[0].event_id)).resolves.toEqual({
+      attempts: MAX_ATTEMPTS,
+      error: 'no outcome recorded before the lease ended',
+    });
+    expect(receiver.of(user).map((r) => r.payload.eventID)).toEqual([retried[0].event_id]);
+    await server.request(RETRY, { as: admin, admin: true, variables: { eventIDs: [spent[0].event_id] } });
+    await delivered(spent[0].event_id);
+  });
+
+  it('gives up after PROFILE_WEBHOOK_MAX_ATTEMPTS, shows the dead letter to administrators only, and retries it', async () => {
+    const user = uniqueUserID('dead');
+    const countedBefore = (await deadLetterMetrics()).total;
+    let healthy = false;
+    receiver.answer = (payload) => (payload.userID === user && !healthy ? 'fail' : 'ok');
+    await update(user, { nick: 'd1' });
+    const [eventID] = await eventIDsOf(user);
+    await expect(deadLettered(eventID)).resolves.toEqual({ attempts: MAX_ATTEMPTS, error: 'HTTP 500' });
+    expect(receiver.of(user).map((request) => request.attempt)).toEqual([1, 2, 3]);
+
+    await waitFor('the dead letter to be counted', async () => {
+      const metrics = await deadLetterMetrics();
+      return metrics.total === countedBefore + 1 ? metrics : undefined;
+    });
+    expect((await deadLetterMetrics()).waiting).toBeGreaterThanOrEqual(1);
+
+    // Dead letters of earlier runs may come first: list from this one on.
+    const after = String(BigInt(eventID) - 1n);
+    const listed = await server.request(DEAD_LETTERS, { as: admin, admin: true, variables: { after } });
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data!.webhookDeadLetters[0]).toEqual({
+      eventID,
+      userID: user,
+      operator: user,
+      eventTime: expect.any(String),
+      attempts: MAX_ATTEMPTS,
+      lastError: 'HTTP 500',
+      deadAt: expect.any(String),
+    });
+
+    const refusedList = await server.request(DEAD_LETTERS, { as: user, variables: { after } });
+    expect(refusedList.data).toBeNull();
+    expect(refusedList.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMIN_ONLY' });
+    const refusedRetry = await server.request(RETRY, { as: user, variables: { eventIDs: [eventID] } });
+    expect(refusedRetry.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMIN_ONLY' });
+    const tooMany = await server.request(RETRY, {
+      as: admin,
+      admin: true,
+      variables: { eventIDs: Array.from({ length: 101 }, () => eventID) },
+    });
+    expect(tooMany.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'TOO_MANY',
+      field: 'eventIDs',
+    });
+    const notAnID = await server.request(RETRY, { as: admin, admin: true, variables: { eventIDs: ['x'] } });
+    expect(notAnID.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'INVALID_VALUE',
+      field: 'eventIDs[0]',
+    });
+    await expect(deadLettered(eventID)).resolves.toEqual({ attempts: MAX_ATTEMPTS, error: 'HTTP 500' });
+
+    healthy = true;
+    const retried = await server.request(RETRY, {
+      as: admin,
+      admin: true,
+      variables: { eventIDs: [eventID, eventID] },
+    });
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data).toEqual({ retryWebhookDeliveries: 1 });
+    await delivered(eventID);
+    expect(receiver.of(user).map((request) => request.attempt)).toEqual([1, 2, 3, 1]);
+    const again = await server.request(DEAD_LETTERS, { as: admin, admin: true, variables: { after } });
+    expect(again.data!.webhookDeadLetters.map((d: { eventID: string }) => d.eventID)).not.toContain(eventID);
+
+    const { rows: audit } = await db.query(
+      `SELECT actor_id AS actor, operation, outcome, error_reason AS reason FROM admin_audit
+        WHERE actor_id = ANY($1) ORDER BY id`,
+      [[admin, user]],
+    );
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        { actor: user, operation: 'webhookDeadLetters', outcome: 'FORBIDDEN', reason: 'ADMIN_ONLY' },
+        { actor: user, operation: 'retryWebhookDeliveries', outcome: 'FORBIDDEN', reason: 'ADMIN_ONLY' },
+        { actor: admin, operation: 'retryWebhookDeliveries', outcome: 'REJECTED', reason: 'TOO_MANY' },
+        { actor: admin, operation: 'retryWebhookDeliveries', outcome: 'SUCCEEDED', reason: null },
+      ]),
+    );
+  });
+
+  it("no longer holds back the user's later changes once an event is a dead letter", async () => {
+    const user = uniqueUserID('next');
+    receiver.answer = (payload) => (payload.userID === user && payload.changedFields.nick === 'n1' ? 'fail' : 'ok');
+    await update(user, { nick: 'n1' });
+    await update(user, { nick: 'n2' });
+    const [first, second] = await eventIDsOf(user);
+    await delivered(second);
+    await expect(deadLettered(first)).resolves.toEqual({ attempts: MAX_ATTEMPTS, error: 'HTTP 500' });
+    // The later change waited for every attempt at the earlier one.
+    expect(receiver.of(user).map((r) => [r.payload.eventID, r.attempt])).toEqual([
+      [first, 1],
+      [first, 2],
+      [first, 3],
+      [second, 1],
+    ]);
+
+    // Retried, the dead letter arrives after the change that overtook it.
+    receiver.answer = () => 'ok';
+    const retried = await server.request(RETRY, { as: admin, admin: true, variables: { eventIDs: [first] } });
+    expect(retried.data).toEqual({ retryWebhookDeliveries: 1 });
+    await delivered(first);
+    expect(receiver.of(user).map((r) => r.payload.eventID)).toEqual([first, first, first, second, first]);
   });
 });
