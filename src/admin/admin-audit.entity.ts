@@ -7,13 +7,23 @@ export enum AuditOutcome {
   FORBIDDEN = 'FORBIDDEN',
   /** The input was refused (BAD_USER_INPUT); nothing changed. */
   REJECTED = 'REJECTED',
-  /** An unexpected error; the request was answered with INTERNAL_SERVER_ERROR. */
+  /**
+   * An error of ours or of the database; nothing changed. error_code is what the caller got:
+   * INTERNAL_SERVER_ERROR, or SERVICE_UNAVAILABLE.
+   */
   FAILED = 'FAILED',
 }
 
-/** One row per administrative operation attempted by a signed-in caller, refused attempts included. */
+/**
+ * One row per administrative operation attempted by a signed-in caller, refused attempts included;
+ * a non-administrator's repeats of a refused operation within a minute add to one row's `attempts`.
+ */
 @Entity({ name: 'admin_audit' })
 @Index('admin_audit_actor_idx', ['actorID', 'occurredAt'])
+@Index('admin_audit_refusal_key', ['actorID', 'operation', 'refusedMinute'], {
+  unique: true,
+  where: '"refused_minute" IS NOT NULL',
+})
 export class AdminAuditEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', primaryKeyConstraintName: 'admin_audit_pkey' })
   id!: string;
@@ -48,4 +58,15 @@ export class AdminAuditEntity {
 
   @Column({ name: 'error_reason', type: 'text', nullable: true })
   errorReason!: string | null;
+
+  /** How many calls the row records: 1, or a refusal's first call and its repeats (see refusedMinute). */
+  @Column({ type: 'integer', default: 1 })
+  attempts!: number;
+
+  /**
+   * Only on a non-administrator's refusal: the minute of its first call. Repeats of it (same actor,
+   * same operation, same minute) add to `attempts`; the row keeps the first call's subjects and fields.
+   */
+  @Column({ name: 'refused_minute', type: 'timestamptz', nullable: true })
+  refusedMinute!: Date | null;
 }

@@ -16,7 +16,7 @@ export class AccountAdminResolver {
     @Arg('userID', () => GraphQLID, { description: 'The account to read.' }) userID: string,
     @Ctx() context: Context,
   ): Promise<User | null> {
-    return context.services.accountAdminService.getProfile(requireViewer(context), userID, context.loaders.profile);
+    return context.services.accountAdminService.getProfile(requireViewer(context), userID);
   }
 
   @Query(() => [AccountCheck], {

@@ -53,9 +53,9 @@ export class AccountAdminService {
     private readonly audit: AdminAudit,
   ) {}
 
-  async getProfile(viewer: Viewer, userID: string, loader: ProfileLoader): Promise<User | null> {
-    return this.audit.run(viewer, { operation: 'userProfile', subjects: [userID], fields: [] }, () =>
-      this.profiles.getProfileAsAdmin(userID, loader),
+  async getProfile(viewer: Viewer, userID: string): Promise<User | null> {
+    return this.audit.run(viewer, { operation: 'userProfile', subjects: [userID], fields: [] }, (scope) =>
+      this.profiles.getProfileAsAdmin(userID, scope),
     );
   }
 
@@ -67,13 +67,14 @@ export class AccountAdminService {
   }
 
   async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {
-    return this.audit.run(viewer, { operation: 'checkAccounts', subjects: ids, fields: [] }, async () => {
+    return this.audit.run(viewer, { operation: 'checkAccounts', subjects: ids, fields: [] }, async (scope) => {
       this.checkCount('ids', ids.length);
       ids.forEach((userID, index) => {
         const problem = validateUserID(userID);
         if (problem !== undefined) throw badInput(`ids[${index}]`, problem);
       });
-      const existing = ids.length === 0 ? new Set<string>() : await this.repository.findExistingIds([...new Set(ids)]);
+      const existing =
+        ids.length === 0 ? new Set<string>() : await this.repository.within(scope).findExistingIds([...new Set(ids)]);
       return ids.map((userID) => ({ userID, exists: existing.has(userID) }));
     });
   }

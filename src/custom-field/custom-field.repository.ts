@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { mapDatabaseError } from '../db/database-errors.js';
 import { inTransaction, type TransactionScope } from '../db/transaction.js';
 import type { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
@@ -57,7 +58,7 @@ export class CustomFieldRepository {
    * transaction when given, else in its own.
    */
   async define(change: DefinitionChange, maxDefinitions: number, scope?: TransactionScope): Promise<DefineResult> {
-    return this.locked(async (client) => {
+    return this.locked<DefineResult>(async (client) => {
       const {
         rows: [state],
       } = await client.query<{ total: number; present: boolean }>(
@@ -81,7 +82,10 @@ export class CustomFieldRepository {
         [change.key, change.description ?? null, change.maxBytes ?? null, change.read ?? null, change.write ?? null],
       );
       return { definition: toRecord(row), created: !state.present };
-    }, scope);
+    }, scope).catch((error: unknown) => {
+      // The key and the description are the client's text (NUL); any other data exception is ours.
+      throw mapDatabaseError(error, ['22021']);
+    });
   }
 
   /** Retires or restores a definition (in `scope`'s transaction when given); undefined when the key is not defined. */

@@ -1,5 +1,5 @@
 import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
-import { mapDatabaseError } from '../db/database-errors.js';
+import { mapDatabaseError, type InputDataException } from '../db/database-errors.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
 import type { TransactionScope } from '../db/transaction.js';
 import type { AllowType, ForbidType, Gender } from './user.enums.js';
@@ -24,9 +24,17 @@ export interface UpdateResult {
   readonly changed: boolean;
 }
 
+/**
+ * A statement, with the data exceptions its client-supplied parameters can cause: those are
+ * answered BAD_USER_INPUT, any other is a bug of ours (see mapDatabaseError).
+ */
+export interface Statement extends QueryConfig {
+  readonly fromInput?: readonly InputDataException[];
+}
+
 /** Runs one statement; the seam where statements are counted and errors are mapped. */
 export interface SqlRunner {
-  query<R extends QueryResultRow>(config: QueryConfig): Promise<R[]>;
+  query<R extends QueryResultRow>(statement: Statement): Promise<R[]>;
   /** The same runner (same counter) on one connection, e.g. a transaction's. */
   on(connection: PoolClient): SqlRunner;
 }
@@ -41,12 +49,13 @@ export function createSqlRunner(
   counter: StatementCounter = { count: 0 },
 ): SqlRunner {
   return {
-    async query<R extends QueryResultRow>(config: QueryConfig) {
+    async query<R extends QueryResultRow>(statement: Statement) {
       counter.count += 1;
       try {
-        return (await connection.query<R>(config)).rows;
+        // pg reads only the QueryConfig part.
+        return (await connection.query<R>(statement)).rows;
       } catch (error) {
-        throw mapDatabaseError(error);
+        throw mapDatabaseError(error, statement.fromInput);
       }
     },
     on(client) {
@@ -113,17 +122,25 @@ function toRecord(row: ProfileRow): ProfileRecord {
   };
 }
 
+/** The data exceptions a client's text can cause (IDs, nick, avatar): a NUL. */
+const TEXT_INPUT_EXCEPTIONS: readonly InputDataException[] = ['22021'];
+
+/** A patch's: a NUL in text, a \u0000 in a custom value (jsonb), a number beyond smallint or bigint. */
+const PATCH_INPUT_EXCEPTIONS: readonly InputDataException[] = ['22021', '22P05', '22003'];
+
 // One ID (every `me`, and most entity look-ups) skips the array parameter's encoding and parsing.
-const FIND_ONE: Omit<QueryConfig, 'values'> = {
+const FIND_ONE: Omit<Statement, 'values'> = {
   name: 'user_profile_find_one',
   types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = $1::text`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
-const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
+const FIND_BY_IDS: Omit<Statement, 'values'> = {
   name: 'user_profile_find_by_ids',
   types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
 /**
@@ -132,13 +149,14 @@ const FIND_BY_IDS: Omit<QueryConfig, 'values'> = {
  * element in JavaScript (a 100-ID read spent more allocating that literal than reading its rows).
  */
 const ID_SEPARATOR = '\u0001';
-const FIND_BY_JOINED_IDS: Omit<QueryConfig, 'values'> = {
+const FIND_BY_JOINED_IDS: Omit<Statement, 'values'> = {
   name: 'user_profile_find_by_joined_ids',
   types: PROFILE_ROW_TYPES,
   text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY(string_to_array($1::text, chr(1)))`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
-const CREATE_IF_MISSING: Omit<QueryConfig, 'values'> = {
+const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   name: 'user_profile_create_if_missing',
   types: PROFILE_ROW_TYPES,
   // DO UPDATE (a no-op) rather than DO NOTHING so the row comes back whether or not it was new.
@@ -155,7 +173,7 @@ const CREATE_IF_MISSING: Omit<QueryConfig, 'values'> = {
  * event exists exactly when a change commits. Returns the new row (changed = true, with the event
  * ID) or the current one (changed = false); no row when the account does not exist.
  */
-function buildUpdate(patch: ProfilePatch): QueryConfig & { operatorIndex: number } {
+function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number } {
   const values: unknown[] = [];
   const param = (value: unknown, type: string): string => {
     values.push(value);
@@ -214,7 +232,7 @@ function buildUpdate(patch: ProfilePatch): QueryConfig & { operatorIndex: number
     SELECT cur.*, false AS changed, NULL AS event_id FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
   // Parameters are always in field order, so one shape always yields the same text: a prepared
   // statement per shape lets Postgres plan it once per connection.
-  return { name: `user_profile_update_${shape}`, text, values, operatorIndex };
+  return { name: `user_profile_update_${shape}`, text, values, fromInput: PATCH_INPUT_EXCEPTIONS, operatorIndex };
 }
 
 /** How changes are written into the `profile_event` outbox. */
@@ -239,7 +257,7 @@ export interface AccountImport {
  * An existing account whose nick or avatar really changes gets an outbox event (as an update does),
  * compared against the old values that `cur` reads and locks.
  */
-const IMPORT_ACCOUNTS: Omit<QueryConfig, 'values'> = {
+const IMPORT_ACCOUNTS: Omit<Statement, 'values'> = {
   name: 'user_profile_import_accounts',
   text: `WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS i(user_id, nick, avatar)
@@ -269,11 +287,13 @@ const IMPORT_ACCOUNTS: Omit<QueryConfig, 'values'> = {
       RETURNING user_id, event_id
     )
     SELECT ins.*, evt.event_id FROM ins LEFT JOIN evt USING (user_id)`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
-const FIND_EXISTING_IDS: Omit<QueryConfig, 'values'> = {
+const FIND_EXISTING_IDS: Omit<Statement, 'values'> = {
   name: 'user_profile_find_existing_ids',
   text: `SELECT user_id FROM user_profile WHERE user_id = ANY($1::text[])`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
 export class UserProfileRepository {
@@ -293,7 +313,7 @@ export class UserProfileRepository {
 
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
-    let query: QueryConfig;
+    let query: Statement;
     if (userIDs.length === 1) query = { ...FIND_ONE, values: [userIDs[0]] };
     else if (userIDs.some((userID) => userID.includes(ID_SEPARATOR))) query = { ...FIND_BY_IDS, values: [userIDs] };
     else query = { ...FIND_BY_JOINED_IDS, values: [userIDs.join(ID_SEPARATOR)] };

@@ -63,12 +63,15 @@ export class UserProfileService {
     return record === null ? null : presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
   }
 
-  /** An administrator's read of any profile, private fields included; null when there is no such account. */
-  async getProfileAsAdmin(userID: string, loader: ProfileLoader): Promise<User | null> {
+  /**
+   * An administrator's read of any profile, private fields included; null when there is no such
+   * account. On `scope`'s connection (the audited one), not through the request's loader.
+   */
+  async getProfileAsAdmin(userID: string, scope: TransactionScope): Promise<User | null> {
     const problem = validateUserID(userID);
     if (problem !== undefined) throw badInput('userID', problem);
-    const record = await loader.load(userID);
-    return record === null ? null : presentProfile(record, this.catalog, ProfileAudience.ADMIN);
+    const [record] = await this.repository.within(scope).findByIds([userID]);
+    return record === undefined ? null : presentProfile(record, this.catalog, ProfileAudience.ADMIN);
   }
 
   async updateOwnProfile(viewer: Viewer, input: ProfileUpdateInput, loader: ProfileLoader): Promise<User> {

@@ -380,8 +380,9 @@ describe('the database safety net', () => {
     ],
     ['22001 value too long', 'INSERT INTO short_text (v) VALUES ($1)', ['abc'], 'TOO_LONG'],
     ['22P02 invalid text representation', 'SELECT $1::uuid AS v', ['not-a-uuid'], 'INVALID_VALUE'],
-  ])('maps %s to BAD_USER_INPUT', async (_name, text, values, reason) => {
-    const error = await sql.query({ text, values }).then(
+  ])('maps %s to BAD_USER_INPUT in a statement that declares it', async (_name, text, values, reason) => {
+    const fromInput = ['22001', '22021', '22P02', '22P05'] as const;
+    const error = await sql.query({ text, values, fromInput }).then(
       () => new Error('Postgres accepted the value'),
       (caught: unknown) => caught,
     );
