@@ -16,6 +16,8 @@ import { createMetrics } from './observability/metrics.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { createSqlRunner, UserProfileRepository } from './user/user.repository.js';
 import { UserProfileService } from './user/user.service.js';
+import { WebhookAdminService } from './webhook/webhook-admin.service.js';
+import { WebhookDeliveryRepository } from './webhook/webhook-delivery.repository.js';
 
 export interface RunningApp {
   readonly url: string;
@@ -53,6 +55,9 @@ export function createServices(config: Config, database: Database, databaseUrl: 
     sqlStatements,
     profileService,
     profileEvents,
+    webhookAdminService: new WebhookAdminService(new WebhookDeliveryRepository(database.pool), audit, () =>
+      profileEvents.webhook?.wake(),
+    ),
     metrics: createMetrics(),
   };
 }
@@ -78,12 +83,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       connectTimeoutMs: config.dbConnectTimeoutMs,
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
-    if (stopEmbedded !== undefined && config.nodeEnv === 'development') {
+    if (stopEmbedded !== undefined && config.development) {
       const seeded = await seedDemoUsers(database.pool);
       if (seeded > 0) logger.info({ seeded }, 'added demo users to the empty embedded database');
     }
     const services = createServices(config, database, databaseUrl, logger);
     services.metrics.watchPool(database.pool);
+    if (services.profileEvents.webhook) services.metrics.watchWebhook(services.profileEvents.webhook);
     try {
       await services.customFieldCatalog.start({
         seedKeys: config.profileCustomFields,

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /** The secret `npm start` and `npm run token` use in development when JWT_SECRET is unset. Never valid in production. */
@@ -40,6 +41,15 @@ export interface JwtConfig {
 
 export interface Config {
   readonly nodeEnv: NodeEnv;
+  /**
+   * The development configuration: the only one with the published development secret, the
+   * GraphiQL demo token, demo users and stack traces in error answers. Chosen with
+   * NODE_ENV=development, or implied when NODE_ENV is unset and nothing but this machine can reach
+   * the server (the embedded database, a loopback HOST).
+   */
+  readonly development: boolean;
+  /** Why the server runs as `nodeEnv`, for the start-up log line. */
+  readonly modeReason: string;
   readonly isProduction: boolean;
   readonly port: number;
   readonly host: string;
@@ -83,7 +93,8 @@ export interface Config {
     readonly metricsEnabled: boolean;
   };
   readonly graphqlLimits: GraphQLLimits;
-  /** Writes (mutations) per window, shared by every instance through Postgres; 0 turns a limit off. */
+  readonly websocket: WebSocketLimits;
+  /** Writes (mutation fields executed) per window, shared by every instance through Postgres; 0 turns a limit off. */
   readonly rateLimit: {
     readonly windowSeconds: number;
     readonly writesPerUser: number;
@@ -103,7 +114,20 @@ export interface EventsConfig {
   readonly relayTakeoverMs: number;
   /** How long published, delivered events stay in the outbox (for catch-up). */
   readonly retentionHours: number;
+}
+
+/** Caps on the graphql-ws transport; counts are per instance. */
+export interface WebSocketLimits {
+  /** The largest message a socket may send; a larger one closes it (1009). */
+  readonly maxPayloadBytes: number;
+  /** Open sockets from one address (after TRUST_PROXY); more are refused at the upgrade (HTTP 429). */
+  readonly socketsPerAddress: number;
+  /** Authenticated sockets of one user; one more is closed with 1008 (policy violation) at connection_init. */
+  readonly socketsPerUser: number;
+  /** Operations running at once on one socket. */
   readonly subscriptionsPerConnection: number;
+  /** Operations running at once for one user, over all of their sockets. */
+  readonly subscriptionsPerUser: number;
 }
 
 export interface WebhookConfig {
@@ -115,11 +139,16 @@ export interface WebhookConfig {
   readonly pollMs: number;
   /** Users whose next event is delivered at once per round. */
   readonly batchSize: number;
+  /** Attempts after which an undelivered event becomes a dead letter, left for an administrator to retry. */
+  readonly maxAttempts: number;
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    readonly problems: readonly string[],
+    note?: string,
+  ) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}${note ? `\n${note}` : ''}`);
     this.name = 'ConfigError';
   }
 }
@@ -155,18 +184,34 @@ export function loadConfig(env: Env = process.env): Config {
     return fallback;
   };
 
-  const nodeEnvRaw = value('NODE_ENV') ?? 'development';
-  let nodeEnv: NodeEnv = 'development';
-  if (nodeEnvRaw === 'development' || nodeEnvRaw === 'production' || nodeEnvRaw === 'test') {
-    nodeEnv = nodeEnvRaw;
-  } else {
-    problems.push(`NODE_ENV must be development, production or test (got "${nodeEnvRaw}")`);
-  }
-  const isProduction = nodeEnv === 'production';
-
   const databaseUrl = value('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const hostSetting = value('HOST');
+
+  // Unset, NODE_ENV means development only where nothing but this machine can reach the server:
+  // anything else runs as production, so a forgotten NODE_ENV never serves the published secret.
+  const nodeEnvRaw = value('NODE_ENV');
+  let nodeEnv: NodeEnv = 'production';
+  let modeReason: string;
+  if (nodeEnvRaw === undefined) {
+    const local = databaseUrl === undefined && (hostSetting === undefined || isLoopback(hostSetting));
+    nodeEnv = local ? 'development' : 'production';
+    modeReason = local
+      ? 'NODE_ENV is unset, with the embedded database and a loopback HOST: development'
+      : `NODE_ENV is unset and ${databaseUrl !== undefined ? 'DATABASE_URL is set' : `HOST=${hostSetting} is not loopback`}: production (set NODE_ENV=development to choose development)`;
+  } else if (nodeEnvRaw === 'development' || nodeEnvRaw === 'production' || nodeEnvRaw === 'test') {
+    nodeEnv = nodeEnvRaw;
+    modeReason = `NODE_ENV=${nodeEnv}`;
+  } else {
+    problems.push(`NODE_ENV must be development, production or test (got "${nodeEnvRaw}")`);
+    modeReason = `NODE_ENV=${nodeEnvRaw}`;
+  }
+  const isProduction = nodeEnv === 'production';
+  const development = nodeEnv === 'development';
+  if (isProduction && databaseUrl === undefined) {
+    problems.push('DATABASE_URL is required in production (the embedded database is for NODE_ENV=development)');
   }
 
   const jwksUrl = value('JWT_JWKS_URL');
@@ -192,13 +237,16 @@ export function loadConfig(env: Env = process.env): Config {
   let secret = value('JWT_SECRET');
   let usesDevelopmentSecret = false;
   if (secret === undefined) {
-    if (isProduction && !hasPublicKeys) {
-      problems.push('JWT_SECRET (at least 32 characters), JWT_JWKS_URL or JWT_PUBLIC_KEY is required in production');
-    }
-    if (!hasPublicKeys) {
+    if (development && !hasPublicKeys) {
       secret = DEVELOPMENT_JWT_SECRET;
       usesDevelopmentSecret = true;
+    } else if (!hasPublicKeys) {
+      problems.push(
+        `JWT_SECRET (at least 32 characters), JWT_JWKS_URL or JWT_PUBLIC_KEY is required in ${nodeEnv} (only NODE_ENV=development falls back to the published development secret)`,
+      );
     }
+  } else if (!development && secret === DEVELOPMENT_JWT_SECRET) {
+    problems.push('JWT_SECRET is the published development secret: it is accepted only with NODE_ENV=development');
   } else if (isProduction && secret.length < 32) {
     problems.push(`JWT_SECRET must be at least 32 characters in production (got ${secret.length})`);
   }
@@ -273,17 +321,21 @@ export function loadConfig(env: Env = process.env): Config {
     retryMaxMs: integer('PROFILE_WEBHOOK_RETRY_MAX_MS', 300_000, 10, 86_400_000),
     pollMs: integer('PROFILE_WEBHOOK_POLL_MS', 1000, 10, 60_000),
     batchSize: integer('PROFILE_WEBHOOK_BATCH_SIZE', 20, 1, 1000),
+    maxAttempts: integer('PROFILE_WEBHOOK_MAX_ATTEMPTS', 10, 1, 1000),
   };
 
   const config: Config = {
     nodeEnv,
+    development,
+    modeReason,
     isProduction,
     port: integer('PORT', 4000, 0, 65535),
-    host: value('HOST') ?? '0.0.0.0',
+    // Development answers only this machine unless HOST says otherwise.
+    host: hostSetting ?? (development ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl,
     embeddedDatabase: {
-      dataDir: path.resolve(value('EMBEDDED_PG_DIR') ?? '.data/postgres'),
-      port: integer('EMBEDDED_PG_PORT', 54329, 1024, 65535),
+      dataDir: embeddedDataDir(value('EMBEDDED_PG_DIR')),
+      port: integer('EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT, 1024, 65535),
     },
     dbPoolMax: integer('DB_POOL_MAX', 10, 1, 1000),
     dbMigrate: boolean('DB_MIGRATE', true),
@@ -315,7 +367,6 @@ export function loadConfig(env: Env = process.env): Config {
       relayPollMs: integer('PROFILE_EVENTS_RELAY_POLL_MS', 1000, 10, 60_000),
       relayTakeoverMs: integer('PROFILE_EVENTS_RELAY_TAKEOVER_MS', 5000, 0, 600_000),
       retentionHours: integer('PROFILE_EVENTS_RETENTION_HOURS', 24, 1, 24 * 365),
-      subscriptionsPerConnection: integer('SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 1000),
     },
     webhook:
       webhookUrl === undefined || webhookSecret === undefined
@@ -339,14 +390,46 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: integer('GRAPHQL_MAX_TOKENS', 2000, 100, 1_000_000),
       maxCost: integer('GRAPHQL_MAX_COST', 5000, 1, 10_000_000),
     },
+    websocket: {
+      subscriptionsPerConnection: integer('SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 1000),
+      subscriptionsPerUser: integer('SUBSCRIPTIONS_PER_USER', 100, 1, 100_000),
+      socketsPerUser: integer('WS_MAX_SOCKETS_PER_USER', 10, 1, 100_000),
+      socketsPerAddress: integer('WS_MAX_SOCKETS_PER_ADDRESS', 100, 1, 1_000_000),
+      maxPayloadBytes: integer('WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 100 * 1024 * 1024),
+    },
     rateLimit: {
       windowSeconds: integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
       writesPerUser: integer('RATE_LIMIT_WRITES_PER_USER', 60, 0, 1_000_000),
       writesPerIp: integer('RATE_LIMIT_WRITES_PER_IP', 600, 0, 1_000_000),
     },
   };
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, modeReason);
   return deepFreeze(config);
+}
+
+/** A host name or address that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** Outside Linux's range for outgoing connections' ports (32768-60999), which could take it at random. */
+export const DEFAULT_EMBEDDED_PG_PORT = 15432;
+
+/**
+ * The project's `.data/postgres` by default, wherever the server is started from (the project is the
+ * folder holding package.json, found from this file's own location); a folder set in EMBEDDED_PG_DIR
+ * is relative to the current folder, as paths on a command line are.
+ */
+function embeddedDataDir(configured: string | undefined): string {
+  if (configured !== undefined) return path.resolve(configured);
+  let project = __dirname;
+  while (!existsSync(path.join(project, 'package.json'))) {
+    const parent = path.dirname(project);
+    if (parent === project) return path.resolve('.data', 'postgres');
+    project = parent;
+  }
+  return path.join(project, '.data', 'postgres');
 }
 
 function deepFreeze<T extends object>(target: T): T {

@@ -7,10 +7,12 @@ import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
 import type { ProfileEvents } from './events/profile-events.js';
+import type { Writer } from './limits/write-rate-limiter.js';
 import type { Metrics } from './observability/metrics.js';
 import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
 import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
 import type { UserProfileService } from './user/user.service.js';
+import type { WebhookAdminService } from './webhook/webhook-admin.service.js';
 
 export interface Warning {
   readonly code: WarningCode;
@@ -30,6 +32,8 @@ export interface Services {
   readonly profileService: UserProfileService;
   /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
   readonly profileEvents: ProfileEvents;
+  /** The webhook's dead letters, for administrators. */
+  readonly webhookAdminService: WebhookAdminService;
   readonly metrics: Metrics;
 }
 
@@ -71,7 +75,7 @@ export async function createContext(
 }
 
 /** Who a write counts against for the rate limit: the signed-in user, and the request's address. */
-export function writerOf(context: Context): { readonly userID?: string; readonly ip?: string } {
+export function writerOf(context: Context): Writer {
   return {
     userID: 'viewer' in context.auth ? context.auth.viewer.userID : undefined,
     ip: requestRecordOf(context)?.ip,

@@ -102,7 +102,10 @@ export function createFormatError(options: { includeStack: boolean; hideSuggesti
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
       const extensions: Record<string, unknown> = { ...formatted.extensions };
-      if (!options.includeStack) delete extensions.stacktrace;
+      // A client's mistake has no server-side story to tell: stacks only ever come with internal errors.
+      delete extensions.stacktrace;
+      // Apollo takes `http` out for the response status; other transports have no status to set.
+      delete extensions.http;
       if (options.hideSuggestions === true && formatted.message.includes('Did you mean')) {
         formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
       }
@@ -119,7 +122,9 @@ export function createFormatError(options: { includeStack: boolean; hideSuggesti
       }
       return { ...formatted, extensions };
     }
-    options.logger.error({ err: error, path: formatted.path }, 'unexpected error while answering a request');
+    // What was thrown, not graphql's wrapper of it: a database error keeps its SQLSTATE and where it arose.
+    const thrown = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
+    options.logger.error({ err: thrown, path: formatted.path }, 'unexpected error while answering a request');
     return {
       message: 'Internal server error',
       locations: formatted.locations,

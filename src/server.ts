@@ -9,20 +9,19 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createCompiledExecution } from './execution/compiled-execution.js';
 import { createFastPath, type FastPath } from './execution/fast-path.js';
-import { earlyWorkOf, PreparedOperations } from './execution/prepared-operations.js';
+import { PreparedOperations } from './execution/prepared-operations.js';
 import type { Config } from './config.js';
-import { createContext, writerOf, type Context, type Services } from './context.js';
+import { createContext, type Context, type Services } from './context.js';
 import type { Readiness } from './db/readiness.js';
-import { createFormatError } from './errors.js';
 import { attachSubscriptionServer } from './events/subscription-server.js';
+import { createApolloGatePlugins } from './gate/apollo-gate.js';
+import { createOperationGate } from './gate/operation-gate.js';
 import { createGraphiQL } from './graphiql/graphiql.handler.js';
 import { createCors } from './http/cors.js';
 import { readBody } from './http/body.js';
 import { HttpError, HttpRefusalReason } from './http/http-error.js';
-import { requestRecordOf, startRequestRecord, type RequestRecord } from './http/request-record.js';
-import { createCostLimitPlugin, createQueryLimitRules } from './limits/query-limits.js';
+import { startRequestRecord, type RequestRecord } from './http/request-record.js';
 import type { WriteRateLimiter } from './limits/write-rate-limiter.js';
-import { createRequestObserverPlugin, finishRequest } from './observability/request-observer.js';
 import { buildAppSchema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -101,53 +100,31 @@ export async function createAppServer(
   const schema = await buildAppSchema();
   const { rateLimiter } = extras;
 
-  const rateLimitPlugin: ApolloServerPlugin<Context> = {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation, contextValue }) {
-          if (rateLimiter === undefined || operation?.operation !== 'mutation') return;
-          // The fast path counted this write already; it hands on only a refusal or a result.
-          const counted = earlyWorkOf(contextValue)?.rateLimit;
-          if (counted !== undefined) {
-            if (counted.refusal !== undefined) throw counted.refusal;
-            return;
-          }
-          await rateLimiter.consume(writerOf(contextValue));
-        },
-      };
-    },
-  };
-
-  const formatError = createFormatError({
-    includeStack: config.nodeEnv === 'development',
-    hideSuggestions: config.isProduction,
-    logger,
-  });
+  const gate = createOperationGate({ config, schema, metrics: services.metrics, logger, rateLimiter });
   const prepared = new PreparedOperations();
   const fastPath: FastPath | undefined = config.graphqlJit
-    ? createFastPath({ schema, services, prepared, maxCost: config.graphqlLimits.maxCost, rateLimiter })
+    ? createFastPath({ schema, services, prepared, gate })
     : undefined;
   const apollo = new ApolloServer<Context>({
     ...(config.graphqlJit ? { gateway: createCompiledExecution(schema, prepared) } : { schema }),
     csrfPrevention: true,
-    introspection: config.introspection,
+    // The gate's own validation rule refuses introspection where it is off (on every transport).
+    introspection: true,
     hideSchemaDetailsFromClientErrors: config.isProduction,
-    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
+    includeStacktraceInErrorResponses: config.development,
     allowBatchedHttpRequests: config.http.batchEnabled,
-    parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
-    validationRules: createQueryLimitRules(config.graphqlLimits),
+    parseOptions: gate.parseOptions,
+    validationRules: [...gate.validationRules],
     // main.ts owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
-    formatError,
+    formatError: gate.formatError,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       noStorePlugin,
       warningsPlugin,
-      createCostLimitPlugin<Context>(config.graphqlLimits.maxCost),
-      rateLimitPlugin,
-      createRequestObserverPlugin<Context>(requestRecordOf),
+      ...createApolloGatePlugins(gate),
     ],
   });
   await apollo.start();
@@ -234,7 +211,7 @@ export async function createAppServer(
       inFlight -= 1;
       if (stopping) httpServer.closeIdleConnections();
       const details = { method: request.method, path, status: response.statusCode };
-      if (path === GRAPHQL_PATH) finishRequest(record, details, logger, services.metrics);
+      if (path === GRAPHQL_PATH) gate.finish(record, { transport: 'http', ...details });
       else logger.debug({ reqId: record.id, ...details }, 'request');
     });
     const isGet = request.method === 'GET' || request.method === 'HEAD';
@@ -271,8 +248,9 @@ export async function createAppServer(
     path: GRAPHQL_PATH,
     schema,
     services,
-    subscriptionsPerConnection: config.events.subscriptionsPerConnection,
-    formatError,
+    gate,
+    limits: config.websocket,
+    trustProxy: config.http.trustProxy,
     logger,
   });
 

@@ -1,19 +1,24 @@
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { CloseCode, handleProtocols, makeServer, type Context as ProtocolContext } from 'graphql-ws';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketLimits } from '../config.js';
 import { createContext, type Services } from '../context.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
+import type { OperationGate } from '../gate/operation-gate.js';
+import { clientAddress, startOperationRecord, type RequestRecord } from '../http/request-record.js';
 
 export interface SubscriptionServerOptions {
   readonly httpServer: http.Server;
   readonly path: string;
   readonly schema: GraphQLSchema;
   readonly services: Services;
-  readonly subscriptionsPerConnection: number;
-  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly gate: OperationGate;
+  readonly limits: WebSocketLimits;
+  /** Take the client address from X-Forwarded-For, as the HTTP path does. */
+  readonly trustProxy: boolean;
   readonly logger: Logger;
 }
 
@@ -22,10 +27,13 @@ export interface SubscriptionServer {
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 2000;
+/** graphql-ws's default: a socket that does not answer a ping within this long is dropped. */
+const KEEPALIVE_MS = 12_000;
 /** RFC 6455: the endpoint is going away, e.g. a server shutting down. */
 const CLOSE_GOING_AWAY = 1001;
+/** RFC 6455: policy violation; a cap refused the socket. */
+const CLOSE_POLICY_VIOLATION = 1008;
 /** graphql-ws's Forbidden: what a refused connection_init gets too. */
 const CLOSE_FORBIDDEN = 4403;
 /** setTimeout's limit (about 24.8 days); a token valid longer is closed then and reconnects. */
@@ -38,80 +46,305 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
 }
 
 /**
- * Errors graphql-js returns without a code: request errors (no path; e.g. a variable of the wrong
- * type) are the client's input, like Apollo labels them over HTTP; the rest is masked as usual.
+ * Errors in an execution result that graphql-js returns without a code: request errors (no path;
+ * e.g. a variable of the wrong type) are the client's input, as Apollo labels them over HTTP; the
+ * rest is masked as usual.
  */
-function labelled(error: GraphQLError, requestErrorCode: string): GraphQLError {
-  if (error.extensions.code !== undefined || error.path !== undefined || error.originalError) return error;
+function labelled(error: GraphQLError): GraphQLError {
+  if (error.extensions.code !== undefined || error.path !== undefined) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
-    extensions: { ...error.extensions, code: requestErrorCode },
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: ErrorCode.BAD_USER_INPUT },
   });
 }
 
-/** Serves the graphql-ws protocol on the HTTP server's GraphQL path, with the same schema. */
+/**
+ * graphql-ws wraps what a subscription's source throws in a new GraphQLError without its
+ * extensions: a coded error of ours (SERVICE_UNAVAILABLE) is sent as it was; anything else is masked.
+ */
+function unwrapped(error: GraphQLError): GraphQLError {
+  return error.extensions.code === undefined && error.originalError instanceof GraphQLError
+    ? error.originalError
+    : error;
+}
+
+/** One operation on a socket, from its subscribe message until it completes. */
+interface RunningOperation {
+  readonly record: RequestRecord;
+  /** Its log line and metrics are written; a subscription's are when it starts. */
+  finished: boolean;
+}
+
+/** What one socket holds, beside graphql-ws's own context. */
+interface SocketState {
+  readonly ip: string | undefined;
+  userID?: string;
+  /** Operations admitted and not yet completed; each holds one of its user's operation slots. */
+  readonly operations: Map<string, RunningOperation>;
+  /** Operations refused in onSubscribe, until graphql-ws sends their error (see onError). */
+  readonly refused: Map<string, RunningOperation>;
+}
+
+/** Counts per key (an address, a user) that forget a key when it reaches 0. */
+class Tally {
+  private readonly counts = new Map<string, number>();
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  add(key: string): void {
+    this.counts.set(key, this.get(key) + 1);
+  }
+  remove(key: string): void {
+    const left = this.get(key) - 1;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
+}
+
+type Extra = { readonly socket: WebSocket; readonly request: http.IncomingMessage; readonly state: SocketState };
+
+/**
+ * Serves the graphql-ws protocol on the HTTP server's GraphQL path. Every operation, a query and a
+ * mutation as much as a subscription, passes the same gate as over HTTP (document limits,
+ * introspection, cost, write rate limit by user and address, masking, the log line and metrics),
+ * so the socket is no way around a policy. The socket itself is capped per address, per user and
+ * per message size; refusals are close codes (see README "WebSocket caps"), and nothing a client
+ * sends writes anything but JSON log lines.
+ */
 export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
-  const { httpServer, services, formatError } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const { httpServer, services, gate, limits, logger } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, handleProtocols });
+  const socketsByAddress = new Tally();
+  const socketsByUser = new Tally();
+  const operationsByUser = new Tally();
+
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((request.url ?? '/').split('?')[0] !== options.path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    const ip = clientAddress(request, options.trustProxy);
+    const addressKey = ip ?? 'unknown';
+    if (socketsByAddress.get(addressKey) >= limits.socketsPerAddress) {
+      const body = JSON.stringify({
+        errors: [
+          {
+            message: `At most ${limits.socketsPerAddress} WebSocket connections per address`,
+            extensions: { code: 'TOO_MANY_CONNECTIONS', limit: limits.socketsPerAddress },
+          },
+        ],
+      });
+      socket.end(
+        'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    // Counted from the upgrade until the TCP connection ends, whatever happens in between.
+    socketsByAddress.add(addressKey);
+    socket.once('close', () => socketsByAddress.remove(addressKey));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, ip));
   };
   httpServer.on('upgrade', onUpgrade);
 
-  const format = (errors: readonly GraphQLError[], requestErrorCode: string) =>
-    errors.map((error) => {
-      const coded = labelled(error, requestErrorCode);
-      return formatError(coded.toJSON(), coded);
-    });
+  const format = (errors: readonly GraphQLError[]) => errors.map((error) => gate.formatError(error.toJSON(), error));
 
-  const disposable = useServer<Record<string, unknown>>(
-    {
-      schema: options.schema,
-      // Returning false closes the socket with 4403 Forbidden.
-      onConnect: async (ctx) => {
-        let viewer;
-        try {
-          viewer = await services.tokenVerifier.verifyAuthorization(authorizationOf(ctx.connectionParams));
-        } catch {
-          return false;
-        }
-        // A socket outlives its token only until the token expires: then it is closed like one that
-        // presented an invalid token, and the client reconnects with a fresh one.
-        if (viewer.expiresAt !== undefined) {
-          const socket = ctx.extra.socket;
-          const timer = setTimeout(
-            () => socket.close(CLOSE_FORBIDDEN, 'Token expired'),
-            Math.min(Math.max(viewer.expiresAt - Date.now(), 0), MAX_TIMER_MS),
-          );
-          socket.once('close', () => clearTimeout(timer));
-        }
-        return true;
-      },
-      onSubscribe: (ctx) => {
-        // The operation being started is already counted.
-        if (Object.keys(ctx.subscriptions).length > options.subscriptionsPerConnection) {
-          return [
-            new ForbiddenError(
-              ErrorReason.TOO_MANY_SUBSCRIPTIONS,
-              `A connection may hold at most ${options.subscriptionsPerConnection} operations at once`,
-            ),
-          ];
-        }
-        return undefined;
-      },
-      context: (ctx) => createContext(services, authorizationOf(ctx.connectionParams)),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: format(result.errors, ErrorCode.BAD_USER_INPUT) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => format(errors, 'GRAPHQL_VALIDATION_FAILED'),
+  const finish = (operation: RunningOperation, outcome: 'success' | 'error', codes: readonly unknown[] = []) => {
+    if (operation.finished) return;
+    operation.finished = true;
+    for (const code of codes) operation.record.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
+    operation.record.operations[0] ??= { name: undefined, outcome };
+    operation.record.operations[0].outcome = outcome;
+    gate.finish(operation.record, { transport: 'websocket', path: options.path });
+  };
+
+  const release = (state: SocketState, id: string) => {
+    if (!state.operations.delete(id)) return;
+    if (state.userID !== undefined) operationsByUser.remove(state.userID);
+  };
+
+  const refuse = (state: SocketState, id: string, running: RunningOperation, errors: GraphQLError[]) => {
+    release(state, id);
+    state.refused.set(id, running);
+    return errors;
+  };
+
+  const server = makeServer<Record<string, unknown>, Extra>({
+    schema: options.schema,
+    onConnect: async (ctx) => {
+      let viewer;
+      try {
+        viewer = await services.tokenVerifier.verifyAuthorization(authorizationOf(ctx.connectionParams));
+      } catch {
+        return false;
+      }
+      const { socket, state } = ctx.extra;
+      if (socketsByUser.get(viewer.userID) >= limits.socketsPerUser) {
+        socket.close(CLOSE_POLICY_VIOLATION, `At most ${limits.socketsPerUser} connections per user`);
+        return false;
+      }
+      state.userID = viewer.userID;
+      socketsByUser.add(viewer.userID);
+      socket.once('close', () => socketsByUser.remove(viewer.userID));
+      // A socket outlives its token only until the token expires: then it is closed like one that
+      // presented an invalid token, and the client reconnects with a fresh one.
+      if (viewer.expiresAt !== undefined) {
+        const timer = setTimeout(
+          () => socket.close(CLOSE_FORBIDDEN, 'Token expired'),
+          Math.min(Math.max(viewer.expiresAt - Date.now(), 0), MAX_TIMER_MS),
+        );
+        socket.once('close', () => clearTimeout(timer));
+      }
+      return true;
     },
-    wss,
-  );
+
+    onSubscribe: async (ctx, id, payload) => {
+      const { state } = ctx.extra;
+      const record = startOperationRecord(state.ip);
+      const running: RunningOperation = { record, finished: false };
+      // The operation being started is already in graphql-ws's list.
+      if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerConnection) {
+        return refuse(state, id, running, [
+          new ForbiddenError(
+            ErrorReason.TOO_MANY_SUBSCRIPTIONS,
+            `A connection may hold at most ${limits.subscriptionsPerConnection} operations at once`,
+          ),
+        ]);
+      }
+      if (state.userID !== undefined && operationsByUser.get(state.userID) >= limits.subscriptionsPerUser) {
+        return refuse(state, id, running, [
+          new ForbiddenError(
+            ErrorReason.TOO_MANY_SUBSCRIPTIONS,
+            `A user may hold at most ${limits.subscriptionsPerUser} operations at once on this server`,
+          ),
+        ]);
+      }
+      // Held from here, before anything is awaited, so concurrent subscribe messages cannot overshoot.
+      state.operations.set(id, running);
+      if (state.userID !== undefined) operationsByUser.add(state.userID);
+
+      const document = gate.prepare(payload.query);
+      if (!('kind' in document)) return refuse(state, id, running, [...document]);
+      const operation = getOperationAST(document, payload.operationName);
+      if (!operation) {
+        return refuse(state, id, running, [
+          new GraphQLError('The document names no operation to run, or several without operationName', {
+            extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+          }),
+        ]);
+      }
+      record.operations.push({ name: operation.name?.value, outcome: 'success' });
+      const variables = payload.variables ?? {};
+      const context = await createContext(services, authorizationOf(ctx.connectionParams), record);
+      try {
+        await gate.admit({
+          document,
+          operation,
+          variables,
+          writer: { userID: state.userID, ip: state.ip },
+          transport: 'websocket',
+        });
+      } catch (refusal) {
+        const error = refusal instanceof GraphQLError ? refusal : new GraphQLError(String(refusal));
+        return refuse(state, id, running, [error]);
+      }
+      // A subscription's log line says it started; a query's or mutation's, that it answered.
+      if (operation.operation === 'subscription') finish(running, 'success');
+      const args: ExecutionArgs = {
+        schema: options.schema,
+        document,
+        operationName: payload.operationName,
+        variableValues: variables,
+        contextValue: context,
+      };
+      return args;
+    },
+
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors) return undefined;
+      const errors = format(result.errors.map(labelled));
+      const running = ctx.extra.state.operations.get(id);
+      if (running !== undefined) {
+        finish(
+          running,
+          'error',
+          errors.map((error) => error.extensions?.code),
+        );
+      }
+      return { ...result, errors };
+    },
+
+    onError: (ctx, id, _payload, errors) => {
+      const formatted = format(errors.map(unwrapped));
+      const { state } = ctx.extra;
+      const running = state.refused.get(id) ?? state.operations.get(id);
+      state.refused.delete(id);
+      if (running !== undefined) {
+        finish(
+          running,
+          'error',
+          formatted.map((error) => error.extensions?.code),
+        );
+      }
+      release(state, id);
+      return formatted;
+    },
+
+    onComplete: (ctx, id) => {
+      const { state } = ctx.extra;
+      const running = state.operations.get(id);
+      if (running !== undefined) finish(running, 'success');
+      release(state, id);
+    },
+  });
+
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage, ip: string | undefined) => {
+    const state: SocketState = { ip, operations: new Map(), refused: new Map() };
+    // ws reports a client's protocol violations (an oversized or malformed frame) here and closes
+    // the socket itself (1009, 1002); they are the client's doing, so one JSON line at debug level.
+    socket.on('error', (error: Error & { code?: string }) => {
+      logger.debug({ ip, code: error.code, reason: error.message }, 'websocket closed for a protocol violation');
+    });
+    let pongWait: NodeJS.Timeout | undefined;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, KEEPALIVE_MS);
+
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data) => {
+            try {
+              await handle(String(data));
+            } catch (error) {
+              logger.error({ err: error, ip }, 'a WebSocket message could not be handled');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request, state },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      clearTimeout(pongWait);
+      for (const id of [...state.operations.keys()]) release(state, id);
+      state.refused.clear();
+      void closed(code, String(reason));
+    });
+  });
 
   return {
     async close() {
@@ -120,7 +353,10 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       const deadline = Date.now() + CLOSE_GRACE_MS;
       while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       for (const client of wss.clients) client.terminate();
-      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
+
+/** graphql-ws's context of one socket, as the hooks above see it. */
+export type SocketContext = ProtocolContext<Record<string, unknown>, Extra>;

@@ -3,8 +3,7 @@ import Negotiator from 'negotiator';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { createContext, writerOf, type Context, type Services } from '../context.js';
 import type { RequestRecord } from '../http/request-record.js';
-import { operationCost } from '../limits/query-limits.js';
-import type { WriteRateLimiter } from '../limits/write-rate-limiter.js';
+import type { OperationGate } from '../gate/operation-gate.js';
 import { attachEarlyWork, type EarlyWork, type PreparedOperations } from './prepared-operations.js';
 
 /** The media types Apollo chooses among for a single result, in its order of preference. */
@@ -48,8 +47,7 @@ export interface FastPathOptions {
   readonly schema: GraphQLSchema;
   readonly services: Services;
   readonly prepared: PreparedOperations;
-  readonly maxCost: number;
-  readonly rateLimiter?: WriteRateLimiter;
+  readonly gate: OperationGate;
 }
 
 /**
@@ -57,17 +55,18 @@ export interface FastPathOptions {
  * and operation name; see PreparedOperations) without going through Apollo's request pipeline:
  * content negotiation, hashing the text for the document cache, and the plugin hooks cost more CPU
  * per request than resolving a profile does. Everything the pipeline would do for such a request is
- * done here in the same order: the cost limit, variable coercion, the write rate limit, execution,
- * warnings, `cache-control: no-store`, and the operation's record for the log line and metrics.
+ * done here: variable coercion, the gate's admission (cost limit, write rate limit), execution,
+ * warnings, `cache-control: no-store`, and the operation's record for the log line and metrics
+ * (which the HTTP server hands to the gate when the response is sent).
  *
  * Only success takes the whole fast path. Anything unusual (a batch, extensions such as persisted
- * queries, an `accept` Apollo would refuse, variables or cost Apollo would refuse) is left to Apollo
- * before anything has happened; a refused write or an execution with errors is handed to Apollo with
+ * queries, an `accept` Apollo would refuse, variables Apollo would refuse) is left to Apollo before
+ * anything has happened; a refused admission or an execution with errors is handed to Apollo with
  * what was already done (EarlyWork), so errors are formatted, logged and counted in one place and
  * nothing runs twice. Tests send every request both ways and expect the same bytes.
  */
 export function createFastPath(options: FastPathOptions) {
-  const { schema, services, prepared, maxCost, rateLimiter } = options;
+  const { schema, services, prepared, gate } = options;
   const resultType = createResultTypeChooser();
 
   return async function answer(
@@ -87,7 +86,6 @@ export function createFastPath(options: FastPathOptions) {
     if (operation === undefined) return NOT_TAKEN;
 
     const variableValues = (variables ?? {}) as Record<string, unknown>;
-    if (operationCost(operation.document, operation.operation, variableValues) > maxCost) return NOT_TAKEN;
     const coerced = getVariableValues(schema, operation.operation.variableDefinitions ?? [], variableValues, {
       maxErrors: 1,
     });
@@ -95,14 +93,18 @@ export function createFastPath(options: FastPathOptions) {
 
     const context = await createContext(services, headers.authorization, record);
     const early: EarlyWork = {};
-    if (rateLimiter !== undefined && operation.operation.operation === 'mutation') {
-      try {
-        await rateLimiter.consume(writerOf(context));
-        early.rateLimit = {};
-      } catch (refusal) {
-        early.rateLimit = { refusal };
-        return { answered: false, context: attachEarlyWork(context, early) };
-      }
+    try {
+      await gate.admit({
+        document: operation.document,
+        operation: operation.operation,
+        variables: variableValues,
+        writer: writerOf(context),
+        transport: 'http',
+      });
+      early.admission = {};
+    } catch (refusal) {
+      early.admission = { refusal };
+      return { answered: false, context: attachEarlyWork(context, early) };
     }
 
     const result = (await operation.compiled.query(undefined, context, variableValues)) as ExecutionResult;

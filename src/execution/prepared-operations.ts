@@ -49,11 +49,11 @@ export class PreparedOperations {
 
 /**
  * What the fast path already did for a request it hands on to Apollo, so that nothing happens
- * twice: the write rate limit's verdict (counted once), and the result of an execution whose errors
- * Apollo formats (a mutation must not run again).
+ * twice: the gate's admission verdict (writes counted once), and the result of an execution whose
+ * errors Apollo formats (a mutation must not run again).
  */
 export interface EarlyWork {
-  rateLimit?: { readonly refusal?: unknown };
+  admission?: { readonly refusal?: unknown };
   result?: ExecutionResult;
 }
 

@@ -98,7 +98,7 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
   const assets = new Map([...styles, ...scripts].map((entry) => [entry.url, entry]));
   const urls = { styles: styles.map((entry) => entry.url), scripts: scripts.map((entry) => entry.url) };
   const exampleUserIDs = DEMO_USERS.map((user) => user.userID).filter((userID) => userID !== DEMO_VIEWER_ID);
-  const isDevelopment = config.nodeEnv === 'development';
+  const isDevelopment = config.development;
 
   async function page(): Promise<string> {
     // A fresh token per page load, signed with the configured secret; never outside development,

@@ -40,3 +40,8 @@ const recordSlot = contextSlot<RequestRecord>('requestRecord');
 /** Carries the HTTP request's record on its context, for plugins (they see only the context). */
 export const attachRequestRecord = recordSlot.attach;
 export const requestRecordOf = recordSlot.of;
+
+/** A record for one operation that arrived on a WebSocket from `ip`. */
+export function startOperationRecord(ip: string | undefined): RequestRecord {
+  return { id: randomUUID(), ip, startedAt: process.hrtime.bigint(), operations: [], errorCodes: [] };
+}

@@ -1,4 +1,3 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
@@ -21,6 +20,8 @@ export enum QueryLimitReason {
   COST_LIMIT = 'COST_LIMIT',
   /** Sent with GRAPHQL_PARSE_FAILED when the parser stopped at `maxTokens`. */
   TOKEN_LIMIT = 'TOKEN_LIMIT',
+  /** The document asks for `__schema` or `__type` where introspection is off (production's default). */
+  INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED',
 }
 
 type ValidationRule = (context: ValidationContext) => ASTVisitor;
@@ -28,7 +29,7 @@ type ValidationRule = (context: ValidationContext) => ASTVisitor;
 /** Introspection is refused in production; where it is on, its deep standard query stays usable. */
 const isIntrospectionRoot = (name: string) => name === '__schema' || name === '__type';
 
-function limitError(reason: QueryLimitReason, limit: number, message: string): GraphQLError {
+export function limitError(reason: QueryLimitReason, limit: number, message: string): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: 'GRAPHQL_VALIDATION_FAILED', field: 'query', reason, limit, http: { status: 400 } },
   });
@@ -173,6 +174,26 @@ function directiveRule(maxDirectives: number): ValidationRule {
   };
 }
 
+/** Refuses `__schema` and `__type` anywhere in a document (`__typename` stays allowed). */
+export function createIntrospectionRule(): ValidationRule {
+  return (context) => ({
+    Field(field) {
+      if (!isIntrospectionRoot(field.name.value)) return;
+      context.reportError(
+        new GraphQLError('Introspection is turned off on this server (INTROSPECTION=false)', {
+          nodes: [field],
+          extensions: {
+            code: 'GRAPHQL_VALIDATION_FAILED',
+            field: field.name.value,
+            reason: QueryLimitReason.INTROSPECTION_DISABLED,
+            http: { status: 400 },
+          },
+        }),
+      );
+    },
+  });
+}
+
 /** Validation rules for the limits that depend only on the document; Apollo caches their verdict. */
 export function createQueryLimitRules(limits: GraphQLLimits): ValidationRule[] {
   return [
@@ -230,21 +251,4 @@ export function operationCost(
     return cost;
   };
   return selectionCost(operation.selectionSet);
-}
-
-/** Refuses an operation whose cost, with this request's variables, is over the limit. */
-export function createCostLimitPlugin<T extends object>(maxCost: number): ApolloServerPlugin<T> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operation, request }) {
-          if (operation === undefined) return;
-          const cost = operationCost(document, operation, request.variables ?? {});
-          if (cost > maxCost) {
-            throw limitError(QueryLimitReason.COST_LIMIT, maxCost, `The query costs ${cost}; the limit is ${maxCost}`);
-          }
-        },
-      };
-    },
-  };
 }

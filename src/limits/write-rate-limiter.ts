@@ -1,5 +1,15 @@
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import {
+  getDirectiveValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { SqlRunner } from '../user/user.repository.js';
@@ -23,10 +33,63 @@ export class RateLimitedError extends GraphQLError {
   }
 }
 
+/** Who a write counts against: the signed-in user, and the address the request came from. */
+export interface Writer {
+  readonly userID?: string;
+  readonly ip?: string;
+}
+
 export interface WriteRateLimiter {
-  /** Counts one write for the caller and its address; throws RATE_LIMITED when either is over its limit. */
-  consume(caller: { readonly userID?: string; readonly ip?: string }): Promise<void>;
+  /**
+   * Counts `writes` writes for the caller and its address; throws RATE_LIMITED when either is then
+   * over its limit (the operation is refused whole: it runs none of its writes).
+   */
+  consume(writer: Writer, writes: number): Promise<void>;
   stop(): void;
+}
+
+/**
+ * How many writes a mutation makes: its root fields that will execute (each `updateMyProfile`
+ * alias is a write of its own), following fragments and honouring `@skip`/`@include` with the
+ * request's variables. `__typename` writes nothing.
+ */
+export function writesOf(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const included = (node: Parameters<typeof getDirectiveValues>[1]): boolean => {
+    try {
+      if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+      return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+    } catch {
+      // A variable of the wrong type: execution refuses it; counting the field is the safe side.
+      return true;
+    }
+  };
+  const visited = new Set<string>();
+  const count = (set: SelectionSetNode): number => {
+    let writes = 0;
+    for (const selection of set.selections) {
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') writes += 1;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        writes += count(selection.selectionSet);
+      } else if (!visited.has(selection.name.value)) {
+        // graphql-js collects a fragment's fields once per selection set, however often it is spread.
+        visited.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment !== undefined) writes += count(fragment.selectionSet);
+      }
+    }
+    return writes;
+  };
+  return count(operation.selectionSet);
 }
 
 /**
@@ -37,9 +100,9 @@ export interface WriteRateLimiter {
 const CONSUME = {
   name: 'rate_limit_consume',
   text: `INSERT INTO rate_limit_counter AS c (key, window_start, hits)
-    SELECT key, now(), 1 FROM unnest($1::text[]) AS key
+    SELECT key, now(), $3::int FROM unnest($1::text[]) AS key
     ON CONFLICT (key) DO UPDATE SET
-      hits = CASE WHEN c.window_start > now() - make_interval(secs => $2) THEN c.hits + 1 ELSE 1 END,
+      hits = CASE WHEN c.window_start > now() - make_interval(secs => $2) THEN c.hits + $3::int ELSE $3::int END,
       window_start = CASE WHEN c.window_start > now() - make_interval(secs => $2) THEN c.window_start ELSE now() END
     RETURNING key, hits,
       greatest(1, ceil(extract(epoch FROM c.window_start + make_interval(secs => $2) - now())))::int AS retry_after`,
@@ -66,14 +129,14 @@ export function createWriteRateLimiter(
   purgeTimer.unref();
 
   return {
-    async consume({ userID, ip }) {
+    async consume({ userID, ip }, writes) {
       const keys: string[] = [];
       if (writesPerUser > 0 && userID !== undefined) keys.push(`user:${userID}`);
       if (writesPerIp > 0 && ip !== undefined) keys.push(`ip:${ip}`);
       if (keys.length === 0) return;
       const rows = await sql.query<{ key: string; hits: number; retry_after: number }>({
         ...CONSUME,
-        values: [keys, windowSeconds],
+        values: [keys, windowSeconds, writes],
       });
       for (const row of rows) {
         const isUser = row.key.startsWith('user:');

@@ -28,30 +28,37 @@ export function createRequestObserverPlugin<T extends object>(
   };
 }
 
+/** How a finished record arrived: an HTTP request, or one operation on a WebSocket. */
+export type FinishedRecord =
+  | { readonly transport: 'http'; readonly method: string | undefined; readonly path: string; readonly status: number }
+  | { readonly transport: 'websocket'; readonly path: string };
+
 /**
- * Writes the request's single log line and its metrics. Only names, codes and timings are logged:
- * never headers (the token), variables or results (profile values).
+ * Writes the single log line and the metrics of an HTTP request or of one WebSocket operation.
+ * Only names, codes and timings are logged: never headers (the token), variables or results
+ * (profile values).
  */
-export function finishRequest(
-  record: RequestRecord,
-  details: { method: string | undefined; path: string; status: number },
-  logger: Logger,
-  metrics: Metrics,
-): void {
+export function finishRecord(record: RequestRecord, details: FinishedRecord, logger: Logger, metrics: Metrics): void {
   const seconds = Number(process.hrtime.bigint() - record.startedAt) / 1e9;
   for (const operation of record.operations) metrics.observeOperation(operation.name, operation.outcome, seconds);
   for (const code of record.errorCodes) metrics.observeError(code);
-  const failed = details.status >= 400 || record.errorCodes.length > 0;
+  const status = details.transport === 'http' ? details.status : undefined;
+  const failed = (status !== undefined && status >= 400) || record.errorCodes.length > 0;
   const line = {
     reqId: record.id,
-    method: details.method,
-    path: details.path,
-    status: details.status,
+    ...(details.transport === 'http'
+      ? { method: details.method, path: details.path, status }
+      : { transport: details.transport, path: details.path }),
     operations: record.operations.map((operation) => operation.name ?? 'anonymous'),
     durationMs: Math.round(seconds * 1e6) / 1e3,
     outcome: failed ? 'error' : 'success',
     ...(record.errorCodes.length > 0 ? { errorCodes: record.errorCodes } : {}),
   };
-  if (details.status >= 500) logger.warn(line, 'request');
+  // Over a socket there is no status: the server's own failures are what a 5xx would have been.
+  const serverFailed =
+    status !== undefined
+      ? status >= 500
+      : record.errorCodes.some((code) => code === 'INTERNAL_SERVER_ERROR' || code === 'SERVICE_UNAVAILABLE');
+  if (serverFailed) logger.warn(line, 'request');
   else logger.info(line, 'request');
 }

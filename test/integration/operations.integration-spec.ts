@@ -1,35 +1,9 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import type { MigrationInterface } from 'typeorm';
-import { startApp, type RunningApp } from '../../src/app';
+import type { RunningApp } from '../../src/app';
 import { issueToken } from '../../src/auth/token-issuer';
-import { loadConfig } from '../../src/config';
 import { createReadinessCheck } from '../../src/db/readiness';
-import { TEST_CUSTOM_FIELDS, TEST_JWT_SECRET, uniqueUserID } from '../support/test-server';
-
-/** The app as `npm start` runs it, with its JSON log lines captured. */
-async function startLoggedApp(env: Record<string, string> = {}): Promise<{ app: RunningApp; lines: any[] }> {
-  const lines: any[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: process.env.DATABASE_URL,
-    DB_MIGRATE: 'false',
-    JWT_SECRET: TEST_JWT_SECRET,
-    PROFILE_CUSTOM_FIELDS: TEST_CUSTOM_FIELDS.join(','),
-    RATE_LIMIT_WRITES_PER_IP: '0',
-    ...env,
-  });
-  const app = await startApp(config, pino({ level: config.logLevel }, sink));
-  return { app, lines };
-}
+import { startLoggedApp } from '../support/logged-app';
+import { TEST_JWT_SECRET, uniqueUserID } from '../support/test-server';
 
 const post = (app: RunningApp, body: unknown, headers: Record<string, string> = {}) =>
   fetch(app.url, {

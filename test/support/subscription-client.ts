@@ -30,6 +30,8 @@ export interface LiveSubscription {
 
 export interface WsConnection {
   readonly client: Client;
+  /** Runs one query or mutation over the socket and resolves with its single result or its errors. */
+  execute(query: string, variables?: Record<string, unknown>): Promise<ReceivedResult>;
   /** The close event, once the socket closed. */
   readonly closed: () => { code: number; reason: string } | undefined;
   subscribe(query: string, variables?: Record<string, unknown>): LiveSubscription;
@@ -40,12 +42,26 @@ export interface WsConnection {
 export function connect(
   httpUrl: string,
   token: string | undefined,
-  options: { retryAttempts?: number; lazy?: boolean; tokenParam?: 'authorization' | 'Authorization' } = {},
+  options: {
+    retryAttempts?: number;
+    lazy?: boolean;
+    tokenParam?: 'authorization' | 'Authorization';
+    /** Sent with the upgrade request, e.g. the X-Forwarded-For a gateway adds. */
+    headers?: Record<string, string>;
+  } = {},
 ): WsConnection {
   let closed: { code: number; reason: string } | undefined;
+  const headers = options.headers;
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
+    webSocketImpl:
+      headers === undefined
+        ? WebSocket
+        : class extends WebSocket {
+            constructor(url: string, protocols?: string | string[]) {
+              super(url, protocols, { headers });
+            }
+          },
     lazy: options.lazy ?? false,
     retryAttempts: options.retryAttempts ?? 0,
     connectionParams: token === undefined ? {} : { [options.tokenParam ?? 'authorization']: `Bearer ${token}` },
@@ -60,6 +76,22 @@ export function connect(
   return {
     client,
     closed: () => closed,
+    execute(query, variables) {
+      return new Promise((resolve, reject) => {
+        let result: ReceivedResult | undefined;
+        client.subscribe(
+          { query, variables },
+          {
+            next: (value) => void (result = value as ReceivedResult),
+            error: (error) =>
+              Array.isArray(error)
+                ? resolve({ errors: error })
+                : reject(error instanceof Error ? error : new Error(`socket closed: ${JSON.stringify(error)}`)),
+            complete: () => resolve(result ?? {}),
+          },
+        );
+      });
+    },
     subscribe(query, variables) {
       const results: ReceivedResult[] = [];
       let errors: ReadonlyArray<{ message: string; extensions?: Record<string, any> }> | undefined;

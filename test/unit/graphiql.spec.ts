@@ -55,11 +55,14 @@ describe('demo users', () => {
 });
 
 describe('GRAPHIQL and INTROSPECTION', () => {
-  const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+  const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/profiles', JWT_SECRET: 'x'.repeat(32) };
 
   it('are on outside production and off in production by default', () => {
     expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
-    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32) })).toMatchObject({
+      graphiql: true,
+      introspection: true,
+    });
     expect(loadConfig(production)).toMatchObject({ graphiql: false, introspection: false });
   });
 

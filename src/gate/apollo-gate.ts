@@ -1,0 +1,36 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { writerOf, type Context } from '../context.js';
+import { earlyWorkOf } from '../execution/prepared-operations.js';
+import { requestRecordOf } from '../http/request-record.js';
+import { createRequestObserverPlugin } from '../observability/request-observer.js';
+import type { OperationGate } from './operation-gate.js';
+
+/**
+ * The gate's per-request policies as Apollo plugin hooks (its document policies reach Apollo as
+ * `parseOptions` and `validationRules`, its masking as `formatError`). An operation the fast path
+ * already admitted or refused arrives with that verdict (EarlyWork) and is not judged twice.
+ */
+export function createApolloGatePlugins(gate: OperationGate): ApolloServerPlugin<Context>[] {
+  const admission: ApolloServerPlugin<Context> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, request, contextValue }) {
+          if (operation === undefined) return;
+          const judged = earlyWorkOf(contextValue)?.admission;
+          if (judged !== undefined) {
+            if (judged.refusal !== undefined) throw judged.refusal;
+            return;
+          }
+          await gate.admit({
+            document,
+            operation,
+            variables: request.variables ?? {},
+            writer: writerOf(contextValue),
+            transport: 'http',
+          });
+        },
+      };
+    },
+  };
+  return [admission, createRequestObserverPlugin<Context>(requestRecordOf)];
+}

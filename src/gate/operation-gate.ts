@@ -1,0 +1,165 @@
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ParseOptions,
+  type ValidationRule,
+} from 'graphql';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createFormatError } from '../errors.js';
+import { HttpRefusalReason } from '../http/http-error.js';
+import type { RequestRecord } from '../http/request-record.js';
+import {
+  createIntrospectionRule,
+  createQueryLimitRules,
+  limitError,
+  operationCost,
+  QueryLimitReason,
+} from '../limits/query-limits.js';
+import { writesOf, type WriteRateLimiter, type Writer } from '../limits/write-rate-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import { finishRecord, type FinishedRecord } from '../observability/request-observer.js';
+
+/** One operation about to run, with what the per-request policies need to judge it. */
+export interface Admission {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** Who its writes count against. */
+  readonly writer: Writer;
+  /** What brought it: only a socket can carry a subscription's stream of results. */
+  readonly transport: 'http' | 'websocket';
+}
+
+/**
+ * Every policy an operation passes before it runs and after it has answered, whatever brought it:
+ * HTTP through Apollo, the HTTP fast path, or a graphql-ws socket. Each transport calls these and
+ * nothing else decides; a new policy is added here, and a new transport calls the same five.
+ *
+ * - Document policies (parse token limit; introspection; depth, alias, duplicate-field and directive
+ *   limits) depend only on the text: Apollo applies `parseOptions` and `validationRules` with its
+ *   document cache, other transports call `prepare`, which does the same with a cache of its own.
+ * - `admit`: subscriptions only over a socket, the cost limit (which depends on list variables)
+ *   and the write rate limit, counted once per mutation field that will execute, by user and by
+ *   address.
+ * - `formatError`: masking; stack traces only in development.
+ * - `finish`: the log line and metrics of a request or a WebSocket operation.
+ */
+export interface OperationGate {
+  readonly parseOptions: ParseOptions;
+  readonly validationRules: readonly ValidationRule[];
+  /** Parses and validates `source` as Apollo does over HTTP: a document, or the errors refusing it. */
+  prepare(source: string): DocumentNode | readonly GraphQLError[];
+  /** Throws the refusal (a GraphQLError) when a per-request policy refuses the operation. */
+  admit(admission: Admission): Promise<void>;
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  finish(record: RequestRecord, details: FinishedRecord): void;
+}
+
+export interface OperationGateOptions {
+  readonly config: Config;
+  readonly schema: GraphQLSchema;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly rateLimiter?: WriteRateLimiter;
+}
+
+/** Documents `prepare` remembers, by text; past this many the oldest are forgotten. */
+const PREPARED_DOCUMENTS = 500;
+/** A text longer than this is prepared each time, never kept (hot operations are short). */
+const PREPARED_TEXT_LENGTH = 16 * 1024;
+
+function parseFailure(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code: 'GRAPHQL_PARSE_FAILED' },
+  });
+}
+
+function validationFailure(error: GraphQLError): GraphQLError {
+  if (error.extensions.code !== undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+  });
+}
+
+export function createOperationGate(options: OperationGateOptions): OperationGate {
+  const { config, schema, metrics, logger, rateLimiter } = options;
+  const limits = config.graphqlLimits;
+  const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  const validationRules: ValidationRule[] = [
+    ...(config.introspection ? [] : [createIntrospectionRule()]),
+    ...createQueryLimitRules(limits),
+  ];
+  const allRules = [...specifiedRules, ...validationRules];
+  const prepared = new Map<string, DocumentNode>();
+
+  return {
+    parseOptions,
+    validationRules,
+
+    prepare(source) {
+      const known = prepared.get(source);
+      if (known !== undefined) return known;
+      let document: DocumentNode;
+      try {
+        document = parse(source, parseOptions);
+      } catch (error) {
+        if (error instanceof GraphQLError) return [parseFailure(error)];
+        throw error;
+      }
+      const errors = validate(schema, document, allRules);
+      if (errors.length > 0) return errors.map(validationFailure);
+      if (source.length <= PREPARED_TEXT_LENGTH) {
+        if (prepared.size >= PREPARED_DOCUMENTS) prepared.delete(prepared.keys().next().value as string);
+        prepared.set(source, document);
+      }
+      return document;
+    },
+
+    async admit({ document, operation, variables, writer, transport }) {
+      if (operation.operation === 'subscription' && transport !== 'websocket') {
+        throw new GraphQLError('Subscriptions are served over the graphql-ws protocol (WebSocket) on this path', {
+          extensions: {
+            code: 'BAD_REQUEST',
+            reason: HttpRefusalReason.SUBSCRIPTION_NEEDS_WEBSOCKET,
+            http: { status: 400 },
+          },
+        });
+      }
+      const cost = operationCost(document, operation, variables);
+      if (cost > limits.maxCost) {
+        throw limitError(
+          QueryLimitReason.COST_LIMIT,
+          limits.maxCost,
+          `The query costs ${cost}; the limit is ${limits.maxCost}`,
+        );
+      }
+      if (rateLimiter !== undefined && operation.operation === 'mutation') {
+        const writes = writesOf(document, operation, variables);
+        if (writes > 0) await rateLimiter.consume(writer, writes);
+      }
+    },
+
+    formatError: createFormatError({
+      includeStack: config.development,
+      hideSuggestions: config.isProduction,
+      logger,
+    }),
+
+    finish(record, details) {
+      finishRecord(record, details, logger, metrics);
+    },
+  };
+}
