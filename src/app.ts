@@ -67,7 +67,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   let databaseUrl = config.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (databaseUrl === undefined) {
-    const { startEmbeddedDatabase } = await import('./db/embedded-postgres.js');
+    const { startEmbeddedDatabase } = await import('./db/embedded-postgres.js').catch((error: unknown) => {
+      // A production install (scripts/production-install.sh) leaves the optional embedded Postgres out.
+      throw new Error('DATABASE_URL is unset and the embedded database is not installed here: set DATABASE_URL', {
+        cause: error,
+      });
+    });
     const embedded = await startEmbeddedDatabase({
       ...config.embeddedDatabase,
       log: (line) => logger.info(line),
