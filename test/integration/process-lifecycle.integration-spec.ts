@@ -65,10 +65,11 @@ describe('configuration errors at start', () => {
       'JWT_JWKS_URL',
       'JWT_PUBLIC_KEY',
       'PROFILE_CUSTOM_FIELDS',
+      'DATABASE_URL',
     ]) {
       expect(stderr).toContain(name);
     }
-    expect(stderr.match(/^ {2}- /gm)).toHaveLength(9);
+    expect(stderr.match(/^ {2}- /gm)).toHaveLength(10);
     expect(server.stdout()).not.toContain('ready');
   });
 

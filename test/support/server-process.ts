@@ -15,8 +15,10 @@ export interface ServerProcess {
 export async function startServerProcess(
   env: Record<string, string | undefined>,
   timeoutMs = 30_000,
+  cwd?: string,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
