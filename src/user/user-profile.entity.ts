@@ -1,71 +1,41 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import { AllowType, ForbidType, Gender } from './user.enums.js';
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, type ColumnOptions } from 'typeorm';
+import { defaultOf, postgresTypeOf, STANDARD_FIELDS, specOf, type FieldSpec } from './profile-fields.js';
 
 const UINT32 = 'BETWEEN 0 AND 4294967295';
 
+/** Which declared fields have a kind of CHECK constraint; the constraints below are built from these. */
+const declared = <T>(pick: (spec: FieldSpec, column: string) => T | undefined): T[] =>
+  STANDARD_FIELDS.flatMap((field) => {
+    const value = pick(specOf(field), specOf(field).column);
+    return value === undefined ? [] : [value];
+  });
+
+const uint32Check = declared((spec, column) => (spec.kind === 'uint32' ? `"${column}" ${UINT32}` : undefined)).join(
+  ' AND ',
+);
+
+/** The TypeORM column of a declared field, from its kind. */
+function columnOf(spec: FieldSpec): ColumnOptions {
+  const name = spec.column;
+  const base = { name, default: defaultOf(spec) };
+  if (spec.kind === 'enum') return { ...base, type: 'enum', enum: Object.values(spec.values), enumName: spec.enumName };
+  return { ...base, type: postgresTypeOf(spec) as ColumnOptions['type'] };
+}
+
 /**
- * One row per account. Custom fields live in a jsonb object keyed by field key, so a profile
- * and its custom fields are read in one statement and merged by key in one atomic UPDATE.
+ * One row per account. The standard fields' columns come from profile-fields.ts. Custom fields
+ * live in a jsonb object keyed by field key, so a profile and its custom fields are read in one
+ * statement and merged by key in one atomic UPDATE.
  */
 @Entity({ name: 'user_profile' })
 @Check('user_profile_user_id_length', 'octet_length("user_id") BETWEEN 1 AND 32')
-@Check(
-  'user_profile_uint32',
-  `"birthday" ${UINT32} AND "language" ${UINT32} AND "level" ${UINT32} AND "role" ${UINT32}`,
-)
-@Check('user_profile_message_settings', '"message_settings" IN (0, 1)')
-@Check('user_profile_location_length', 'octet_length("location") <= 16')
+@Check('user_profile_uint32', uint32Check)
 export class UserProfileEntity {
   @PrimaryColumn({ name: 'user_id', type: 'text', primaryKeyConstraintName: 'user_profile_pkey' })
   userID!: string;
 
-  @Column({ type: 'text', default: '' })
-  nick!: string;
-
-  @Column({ type: 'text', default: '' })
-  avatar!: string;
-
-  @Column({ type: 'enum', enum: Gender, enumName: 'profile_gender', default: Gender.UNKNOWN })
-  gender!: Gender;
-
-  @Column({ name: 'self_signature', type: 'text', default: '' })
-  selfSignature!: string;
-
-  @Column({
-    name: 'allow_type',
-    type: 'enum',
-    enum: AllowType,
-    enumName: 'profile_allow_type',
-    default: AllowType.NEED_CONFIRM,
-  })
-  allowType!: AllowType;
-
-  @Column({ type: 'bigint', default: 0 })
-  birthday!: string;
-
-  @Column({ type: 'text', default: '' })
-  location!: string;
-
-  @Column({ type: 'bigint', default: 0 })
-  language!: string;
-
-  @Column({ name: 'message_settings', type: 'smallint', default: 0 })
-  messageSettings!: number;
-
-  @Column({
-    name: 'admin_forbid_type',
-    type: 'enum',
-    enum: ForbidType,
-    enumName: 'profile_forbid_type',
-    default: ForbidType.NONE,
-  })
-  adminForbidType!: ForbidType;
-
-  @Column({ type: 'bigint', default: 0 })
-  level!: string;
-
-  @Column({ type: 'bigint', default: 0 })
-  role!: string;
+  /** The standard fields' values, as the columns declared below hold them. */
+  [field: string]: unknown;
 
   @Column({ name: 'custom_fields', type: 'jsonb', default: {} })
   customFields!: Record<string, string>;
@@ -75,4 +45,17 @@ export class UserProfileEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+}
+
+for (const field of STANDARD_FIELDS) Column(columnOf(specOf(field)))(UserProfileEntity.prototype, field);
+
+// A choice's values, and a text's byte limit where the field asks for it, are constraints too.
+for (const [name, expression] of declared((spec, column): [string, string] | undefined => {
+  if (spec.kind === 'choice') return [`user_profile_${column}`, `"${column}" IN (${spec.values.join(', ')})`];
+  if (spec.kind === 'text' && spec.checkedInDatabase === true) {
+    return [`user_profile_${column}_length`, `octet_length("${column}") <= ${spec.maxBytes}`];
+  }
+  return undefined;
+})) {
+  Check(name, expression)(UserProfileEntity);
 }

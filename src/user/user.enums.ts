@@ -1,21 +1,9 @@
 import { registerEnumType } from 'type-graphql';
+import { AllowType, ForbidType, Gender } from './profile-fields.js';
 
-export enum Gender {
-  UNKNOWN = 'UNKNOWN',
-  FEMALE = 'FEMALE',
-  MALE = 'MALE',
-}
-
-export enum AllowType {
-  ALLOW_ANY = 'ALLOW_ANY',
-  NEED_CONFIRM = 'NEED_CONFIRM',
-  DENY_ANY = 'DENY_ANY',
-}
-
-export enum ForbidType {
-  NONE = 'NONE',
-  SEND_OUT = 'SEND_OUT',
-}
+// The enums are declared with the fields that use them (profile-fields.ts, plain data the client
+// shares); here they get their GraphQL names and descriptions.
+export { AllowType, ForbidType, Gender };
 
 registerEnumType(Gender, {
   name: 'Gender',

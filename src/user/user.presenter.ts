@@ -1,6 +1,7 @@
 import type { Viewer } from '../auth/viewer.js';
 import { CustomFieldRead } from '../custom-field/custom-field.enums.js';
 import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import { STANDARD_FIELDS } from './profile-fields.js';
 import type { ProfileRecord } from './user.repository.js';
 import type { ProfileCustomField, User } from './user.types.js';
 
@@ -32,24 +33,20 @@ export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalo
     profileCustomField.push({ key, value: record.customFields[key] });
   }
   sortByKey(profileCustomField);
-  return {
-    userID: record.userID,
-    nick: record.nick,
-    avatar: record.avatar,
-    gender: record.gender,
-    selfSignature: record.selfSignature,
-    allowType: record.allowType,
-    birthday: record.birthday,
-    location: record.location,
-    language: record.language,
-    messageSettings: record.messageSettings,
-    adminForbidType: record.adminForbidType,
-    level: record.level,
-    role: record.role,
-    profileCustomField,
-    lastUpdatedTime: record.lastUpdatedTime,
-  };
+  return toUser(record, profileCustomField);
 }
+
+/**
+ * The User for a record and its visible custom fields: one object literal built once from the
+ * field table (profile-fields.ts), so a new field is presented without touching this file and
+ * every User has the same shape.
+ */
+const toUser = new Function(
+  'record',
+  'profileCustomField',
+  `return { userID: record.userID, ${STANDARD_FIELDS.map((field) => `${field}: record.${field}`).join(', ')}, ` +
+    'profileCustomField, lastUpdatedTime: record.lastUpdatedTime };',
+) as (record: ProfileRecord, profileCustomField: ProfileCustomField[]) => User;
 
 /**
  * Orders a profile's few custom fields by key (as `Array.prototype.sort` would, by UTF-16 code

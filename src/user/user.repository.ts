@@ -2,14 +2,14 @@ import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { mapDatabaseError, type InputDataException } from '../db/database-errors.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
 import type { TransactionScope } from '../db/transaction.js';
-import type { AllowType, ForbidType, Gender } from './user.enums.js';
 import {
-  STANDARD_FIELD_COLUMNS,
+  postgresTypeOf,
+  PROFILE_FIELDS,
   STANDARD_FIELDS,
-  type ProfilePatch,
   type StandardField,
   type StandardValues,
-} from './user.rules.js';
+} from './profile-fields.js';
+import type { ProfilePatch } from './user.rules.js';
 
 /** A profile as stored: standard values plus every stored custom value, visible or not. */
 export interface ProfileRecord extends StandardValues {
@@ -64,63 +64,36 @@ export function createSqlRunner(
   };
 }
 
-const COLUMNS = `user_id, nick, avatar, gender, self_signature, allow_type, birthday, location, language,
-  message_settings, admin_forbid_type, level, role, custom_fields, last_updated_time`;
+/** Every column a profile is read with, the standard fields' in declaration order. */
+const COLUMNS = [
+  'user_id',
+  ...STANDARD_FIELDS.map((field) => PROFILE_FIELDS[field].column),
+  'custom_fields',
+  'last_updated_time',
+].join(', ');
 
-/** Postgres types of the patchable columns, for explicit parameter casts. */
-const COLUMN_TYPES: Record<StandardField, string> = {
-  nick: 'text',
-  avatar: 'text',
-  gender: 'profile_gender',
-  selfSignature: 'text',
-  allowType: 'profile_allow_type',
-  birthday: 'bigint',
-  location: 'text',
-  language: 'bigint',
-  messageSettings: 'smallint',
-  adminForbidType: 'profile_forbid_type',
-  level: 'bigint',
-  role: 'bigint',
-};
+/** A row as pg returns it: bigint columns arrive as strings, or as numbers from statements read with PROFILE_ROW_TYPES. */
+type ProfileRow = Readonly<Record<string, unknown>> & { readonly user_id: string };
 
-/** bigint columns arrive as strings, or as numbers from statements read with PROFILE_ROW_TYPES. */
-interface ProfileRow {
-  user_id: string;
-  nick: string;
-  avatar: string;
-  gender: Gender;
-  self_signature: string;
-  allow_type: AllowType;
-  birthday: string | number;
-  location: string;
-  language: string | number;
-  message_settings: number;
-  admin_forbid_type: ForbidType;
-  level: string | number;
-  role: string | number;
-  custom_fields: Record<string, string>;
-  last_updated_time: Date;
-}
-
-function toRecord(row: ProfileRow): ProfileRecord {
-  return {
-    userID: row.user_id,
-    nick: row.nick,
-    avatar: row.avatar,
-    gender: row.gender,
-    selfSignature: row.self_signature,
-    allowType: row.allow_type,
-    birthday: Number(row.birthday),
-    location: row.location,
-    language: Number(row.language),
-    messageSettings: row.message_settings,
-    adminForbidType: row.admin_forbid_type,
-    level: Number(row.level),
-    role: Number(row.role),
-    customFields: row.custom_fields,
-    lastUpdatedTime: row.last_updated_time,
-  };
-}
+/**
+ * Maps a row to a ProfileRecord. Built once from the field table as one object literal, so every
+ * record has the same shape and no per-field loop runs per row (this runs for every profile read).
+ * Field names and columns are identifiers from our own table, checked below.
+ */
+const toRecord = ((): ((row: ProfileRow) => ProfileRecord) => {
+  const properties = STANDARD_FIELDS.map((field) => {
+    const spec = PROFILE_FIELDS[field];
+    if (!/^[a-z][A-Za-z0-9]*$/.test(field) || !/^[a-z][a-z0-9_]*$/.test(spec.column)) {
+      throw new Error(`profile field ${field} (${spec.column}) is not a plain identifier`);
+    }
+    const raw = `row.${spec.column}`;
+    return `${field}: ${spec.kind === 'uint32' ? `Number(${raw})` : raw}`;
+  });
+  return new Function(
+    'row',
+    `return { userID: row.user_id, ${properties.join(', ')}, customFields: row.custom_fields, lastUpdatedTime: row.last_updated_time };`,
+  ) as (row: ProfileRow) => ProfileRecord;
+})();
 
 /** The data exceptions a client's text can cause (IDs, nick, avatar): a NUL. */
 const TEXT_INPUT_EXCEPTIONS: readonly InputDataException[] = ['22021'];
@@ -185,8 +158,9 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
   let shape = 0;
   for (const [field, value] of Object.entries(patch.standard) as [StandardField, unknown][]) {
     shape |= 1 << STANDARD_FIELDS.indexOf(field);
-    const column = STANDARD_FIELD_COLUMNS[field];
-    const p = param(value, COLUMN_TYPES[field]);
+    const spec = PROFILE_FIELDS[field];
+    const column = spec.column;
+    const p = param(value, postgresTypeOf(spec));
     sets.push(`${column} = ${p}`);
     differs.push(`cur.${column} IS DISTINCT FROM ${p}`);
   }
@@ -203,7 +177,7 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
         WHERE cur.custom_fields -> k.key IS DISTINCT FROM upd.custom_fields -> k.key)`;
   }
   const standardChanges = Object.keys(patch.standard).map((field) => {
-    const column = STANDARD_FIELD_COLUMNS[field as StandardField];
+    const column = PROFILE_FIELDS[field as StandardField].column;
     return `CASE WHEN cur.${column} IS DISTINCT FROM upd.${column} THEN jsonb_build_object('${field}', upd.${column}) ELSE '{}'::jsonb END`;
   });
   // The last three parameters are filled per call: operator, relay owner, webhook pending.

@@ -1,52 +1,16 @@
 import { CustomFieldWrite } from '../custom-field/custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from '../custom-field/custom-field.types.js';
 import { BadUserInputError, ErrorReason, ForbiddenError } from '../errors.js';
-import { AllowType, ForbidType, Gender } from './user.enums.js';
+import { PROFILE_FIELDS, specOf, STANDARD_FIELDS, type StandardField, type StandardValues } from './profile-fields.js';
 
-/** Limits in UTF-8 bytes, as Tencent Cloud Chat counts them. */
+/** Limits in UTF-8 bytes, as Tencent Cloud Chat counts them; each standard field's are in profile-fields.ts. */
 export const LIMITS = {
   userIDBytes: 32,
-  nickBytes: 500,
-  selfSignatureBytes: 500,
-  avatarBytes: 500,
   customValueBytes: 500,
-  locationBytes: 16,
   userIDsPerRequest: 100,
 } as const;
 
-/** The standard fields a profile update may carry, mapped to their columns. */
-export const STANDARD_FIELD_COLUMNS = {
-  nick: 'nick',
-  avatar: 'avatar',
-  gender: 'gender',
-  selfSignature: 'self_signature',
-  allowType: 'allow_type',
-  birthday: 'birthday',
-  location: 'location',
-  language: 'language',
-  messageSettings: 'message_settings',
-  adminForbidType: 'admin_forbid_type',
-  level: 'level',
-  role: 'role',
-} as const;
-
-export type StandardField = keyof typeof STANDARD_FIELD_COLUMNS;
-export const STANDARD_FIELDS = Object.keys(STANDARD_FIELD_COLUMNS) as StandardField[];
-
-export interface StandardValues {
-  nick: string;
-  avatar: string;
-  gender: Gender;
-  selfSignature: string;
-  allowType: AllowType;
-  birthday: number;
-  location: string;
-  language: number;
-  messageSettings: number;
-  adminForbidType: ForbidType;
-  level: number;
-  role: number;
-}
+export { STANDARD_FIELDS, type StandardField, type StandardValues };
 
 export interface CustomFieldEntry {
   key: string;
@@ -142,45 +106,36 @@ function checkText(field: string, value: string, maxBytes: number, allowNewlineA
   if (problem !== undefined) throw badInput(field, problem);
 }
 
-const ENUMS: Partial<Record<StandardField, object>> = {
-  gender: Gender,
-  allowType: AllowType,
-  adminForbidType: ForbidType,
-};
-
+/** A standard field's value against its declaration (profile-fields.ts); one case per kind. */
 function checkStandard(field: StandardField, value: unknown): void {
-  switch (field) {
-    case 'nick':
-      return checkText(field, value as string, LIMITS.nickBytes);
-    case 'selfSignature':
-      return checkText(field, value as string, LIMITS.selfSignatureBytes, true);
-    case 'location':
-      return checkText(field, value as string, LIMITS.locationBytes);
-    case 'avatar':
-      checkText(field, value as string, LIMITS.avatarBytes);
-      if (value !== '' && !isHttpUrl(value as string))
+  const spec = specOf(field);
+  switch (spec.kind) {
+    case 'text':
+      checkText(field, value as string, spec.maxBytes, spec.multiline === true);
+      if (spec.url === true && value !== '' && !isHttpUrl(value as string)) {
         throw badInput(field, ErrorReason.INVALID_VALUE, 'must be "" or an http(s) URL');
+      }
       return;
-    case 'birthday':
-      if (value !== 0 && !isRealDate(value as number)) {
+    case 'uint32':
+      // The UInt32 scalar has already bounded the number.
+      if (spec.date === true && value !== 0 && !isRealDate(value as number)) {
         throw badInput(field, ErrorReason.INVALID_VALUE, 'must be 0 or a real date written YYYYMMDD');
       }
       return;
-    case 'messageSettings':
-      if (value !== 0 && value !== 1)
-        throw badInput(field, ErrorReason.INVALID_VALUE, 'must be 0 (receive) or 1 (block)');
+    case 'choice':
+      if (!spec.values.includes(value as number))
+        throw badInput(field, ErrorReason.INVALID_VALUE, `must be ${spec.meaning}`);
       return;
-    case 'gender':
-    case 'allowType':
-    case 'adminForbidType':
-      if (!Object.values(ENUMS[field] as object).includes(value)) throw badInput(field, ErrorReason.INVALID_VALUE);
+    case 'enum':
+      if (!Object.values(spec.values).includes(value as string)) throw badInput(field, ErrorReason.INVALID_VALUE);
       return;
-    case 'language':
-    case 'level':
-    case 'role':
-      // The UInt32 scalar has already bounded these.
-      return;
+    default:
+      return unreachable(spec);
   }
+}
+
+function unreachable(spec: never): never {
+  throw new Error(`a profile field of an unknown kind: ${JSON.stringify(spec)}`);
 }
 
 /**
@@ -194,7 +149,7 @@ export function buildProfilePatch(input: ProfileUpdateInput, policy: PatchPolicy
     if (value === undefined) continue;
     if (value === null) throw badInput(field, ErrorReason.NULL_NOT_ALLOWED);
     checkStandard(field, value);
-    if (field === 'adminForbidType' && !policy.isAdmin) {
+    if (PROFILE_FIELDS[field].write === 'ADMIN' && !policy.isAdmin) {
       throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${field} ${describe[ErrorReason.ADMIN_ONLY]}`, field);
     }
     standard[field] = value;

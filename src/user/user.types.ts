@@ -1,8 +1,23 @@
-import { GraphQLID } from 'graphql';
+import { GraphQLID, GraphQLString, type GraphQLScalarType } from 'graphql';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
 import { UInt32 } from '../scalars/uint32.scalar.js';
-import { AllowType, ForbidType, Gender } from './user.enums.js';
-import type { CustomFieldEntry, StandardValues } from './user.rules.js';
+import { STANDARD_FIELDS, specOf, type FieldSpec, type StandardValues } from './profile-fields.js';
+import './user.enums.js';
+import type { CustomFieldEntry } from './user.rules.js';
+
+/** The GraphQL type of a standard field, from its kind (enums are registered in user.enums.ts). */
+export function graphqlTypeOf(spec: FieldSpec): GraphQLScalarType | object {
+  switch (spec.kind) {
+    case 'text':
+      return GraphQLString;
+    case 'uint32':
+      return UInt32;
+    case 'choice':
+      return Int;
+    case 'enum':
+      return spec.values;
+  }
+}
 
 @ObjectType({ description: 'A custom profile field: a declared key and its value.', simpleResolvers: true })
 export class ProfileCustomField implements CustomFieldEntry {
@@ -13,51 +28,30 @@ export class ProfileCustomField implements CustomFieldEntry {
   value!: string;
 }
 
+/** A chat user's profile: the standard fields of profile-fields.ts, declared on the class below. */
+// A class and an interface of one name merge: the interface brings the standard fields' types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface User extends StandardValues {}
+
 @Directive('@key(fields: "userID")')
 @ObjectType({ description: "A chat user's profile.", simpleResolvers: true })
-export class User implements StandardValues {
-  @Field(() => GraphQLID, { description: 'The account ID, at most 32 UTF-8 bytes.' })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class User {
   userID!: string;
-
-  @Field({ description: 'Nickname, at most 500 UTF-8 bytes; "" when unset.' })
-  nick!: string;
-
-  @Field({ description: 'Avatar URL (http or https), at most 500 UTF-8 bytes; "" when unset.' })
-  avatar!: string;
-
-  @Field(() => Gender, { description: 'Gender; UNKNOWN when unset.' })
-  gender!: Gender;
-
-  @Field({ description: 'Status line, at most 500 UTF-8 bytes; may contain newlines and tabs.' })
-  selfSignature!: string;
-
-  @Field(() => AllowType, { description: 'How friend requests to this user are handled.' })
-  allowType!: AllowType;
-
-  @Field(() => UInt32, { description: 'Birthday written YYYYMMDD (e.g. 19900415), or 0 when unset.' })
-  birthday!: number;
-
-  @Field({ description: 'Location, at most 16 UTF-8 bytes; "" when unset.' })
-  location!: string;
-
-  @Field(() => UInt32, { description: 'Language, as a number the app maps to a language; 0 when unset.' })
-  language!: number;
-
-  @Field(() => Int, { description: 'Message setting: 0 receives messages, 1 blocks them.' })
-  messageSettings!: number;
-
-  @Field(() => ForbidType, { description: 'Whether an administrator barred this user from sending friend requests.' })
-  adminForbidType!: ForbidType;
-
-  @Field(() => UInt32, { description: 'Level, as the app defines it; 0 when unset.' })
-  level!: number;
-
-  @Field(() => UInt32, { description: 'Role, as the app defines it; 0 when unset.' })
-  role!: number;
-
-  @Field(() => [ProfileCustomField], { description: 'Custom fields that have a value, ordered by key.' })
   profileCustomField!: ProfileCustomField[];
-
-  @Field({ description: 'Server time of the last update that changed a value (the creation time before any).' })
   lastUpdatedTime!: Date;
 }
+
+// Fields in SDL order: the ID, the standard fields as declared, then the custom fields and the time.
+Field(() => GraphQLID, { description: 'The account ID, at most 32 UTF-8 bytes.' })(User.prototype, 'userID');
+for (const field of STANDARD_FIELDS) {
+  const spec = specOf(field);
+  Field(() => graphqlTypeOf(spec), { description: spec.description })(User.prototype, field);
+}
+Field(() => [ProfileCustomField], { description: 'Custom fields that have a value, ordered by key.' })(
+  User.prototype,
+  'profileCustomField',
+);
+Field(() => Date, {
+  description: 'Server time of the last update that changed a value (the creation time before any).',
+})(User.prototype, 'lastUpdatedTime');
