@@ -4,13 +4,8 @@ import { ErrorCode, ErrorReason, BadUserInputError } from '../errors.js';
 import type { ProfileLoader } from '../user/user.loaders.js';
 import { presentProfile, ProfileAudience } from '../user/user.presenter.js';
 import type { AccountImport, UserProfileRepository } from '../user/user.repository.js';
-import {
-  badInput,
-  buildProfilePatch,
-  STANDARD_FIELDS,
-  validateUserID,
-  type ProfileUpdateInput,
-} from '../user/user.rules.js';
+import { buildProfilePatch, STANDARD_FIELDS, type ProfileUpdateInput } from '../user/user.rules.js';
+import { badInput, validateUserID } from '../shared/input-rules.js';
 import type { UserProfileService } from '../user/user.service.js';
 import type { User } from '../user/user.types.js';
 import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';

@@ -9,7 +9,7 @@ import {
 } from 'jose';
 import type { JwtConfig } from '../config.js';
 import { ErrorReason, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
-import { validateUserID } from '../user/user.rules.js';
+import { validateUserID } from '../shared/input-rules.js';
 import type { Viewer } from './viewer.js';
 
 export interface TokenVerifier {

@@ -1,6 +1,5 @@
-import { CUSTOM_FIELD_KEY_PATTERN } from '../config.js';
 import { ErrorReason } from '../errors.js';
-import { badInput, LIMITS, utf8Bytes } from '../user/user.rules.js';
+import { badInput, CUSTOM_FIELD_KEY_PATTERN, LIMITS, utf8Bytes } from '../shared/input-rules.js';
 import { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
 import type { DefinitionChange } from './custom-field.repository.js';
 

@@ -1,7 +1,7 @@
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
 import type { AdminAudit } from '../admin/admin-audit.js';
-import { badInput } from '../user/user.rules.js';
+import { badInput } from '../shared/input-rules.js';
 import type { CustomFieldRegistry } from './custom-field.registry.js';
 import type { CustomFieldRepository } from './custom-field.repository.js';
 import {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { AllowType, Gender } from '../user/user.enums.js';
-import type { StandardValues } from '../user/user.rules.js';
+import type { StandardValues } from '../user/profile-fields.js';
 
 export type DemoUser = { readonly userID: string } & Readonly<
   Pick<

@@ -2,7 +2,7 @@ import { GraphQLID } from 'graphql';
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { requireViewer, type Context } from '../context.js';
 import { WarningCode } from '../errors.js';
-import { LIMITS } from './user.rules.js';
+import { LIMITS } from '../shared/input-rules.js';
 import { UpdateMyProfileInput } from './user.inputs.js';
 import { User } from './user.types.js';
 

@@ -1,14 +1,8 @@
 import { CustomFieldWrite } from '../custom-field/custom-field.enums.js';
 import type { CustomFieldDefinitionRecord } from '../custom-field/custom-field.types.js';
-import { BadUserInputError, ErrorReason, ForbiddenError } from '../errors.js';
+import { ErrorReason, ForbiddenError } from '../errors.js';
+import { badInput, checkText, describeReason, LIMITS } from '../shared/input-rules.js';
 import { PROFILE_FIELDS, specOf, STANDARD_FIELDS, type StandardField, type StandardValues } from './profile-fields.js';
-
-/** Limits in UTF-8 bytes, as Tencent Cloud Chat counts them; each standard field's are in profile-fields.ts. */
-export const LIMITS = {
-  userIDBytes: 32,
-  customValueBytes: 500,
-  userIDsPerRequest: 100,
-} as const;
 
 export { STANDARD_FIELDS, type StandardField, type StandardValues };
 
@@ -36,26 +30,6 @@ export interface PatchPolicy {
   readonly customField: (key: string) => CustomFieldDefinitionRecord | undefined;
 }
 
-// Cc: C0 controls, DEL and C1 controls.
-const CONTROL = /\p{Cc}/u;
-const CONTROL_EXCEPT_NEWLINE_TAB = /[^\P{Cc}\n\t]/u;
-
-export const utf8Bytes = (value: string): number => Buffer.byteLength(value, 'utf8');
-
-/** Returns why a text value is unacceptable, or undefined when it is fine. */
-function textProblem(value: string, maxBytes: number, allowNewlineAndTab = false): ErrorReason | undefined {
-  if (!value.isWellFormed()) return ErrorReason.INVALID_CHARACTERS;
-  if ((allowNewlineAndTab ? CONTROL_EXCEPT_NEWLINE_TAB : CONTROL).test(value)) return ErrorReason.INVALID_CHARACTERS;
-  if (utf8Bytes(value) > maxBytes) return ErrorReason.TOO_LONG;
-  return undefined;
-}
-
-/** Returns why a user ID is unacceptable, or undefined when it is fine. */
-export function validateUserID(userID: string): ErrorReason | undefined {
-  if (userID === '') return ErrorReason.INVALID_VALUE;
-  return textProblem(userID, LIMITS.userIDBytes);
-}
-
 function isRealDate(yyyymmdd: number): boolean {
   const year = Math.floor(yyyymmdd / 10000);
   const month = Math.floor(yyyymmdd / 100) % 100;
@@ -74,36 +48,6 @@ function isHttpUrl(value: string): boolean {
     return false;
   }
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-}
-
-const describe: Record<ErrorReason, string> = {
-  [ErrorReason.TOO_LONG]: 'is too long',
-  [ErrorReason.INVALID_CHARACTERS]: 'contains control characters or malformed Unicode',
-  [ErrorReason.INVALID_VALUE]: 'is not a valid value',
-  [ErrorReason.NULL_NOT_ALLOWED]: 'may be omitted but not null; clear it with "" or 0',
-  [ErrorReason.EMPTY_UPDATE]: 'names nothing to update',
-  [ErrorReason.UNKNOWN_CUSTOM_FIELD]: 'is not a declared custom field',
-  [ErrorReason.DUPLICATE_KEY]: 'names a custom field twice',
-  [ErrorReason.ADMIN_ONLY]: 'may be changed only by an administrator',
-  [ErrorReason.MISSING_TOKEN]: 'is missing',
-  [ErrorReason.INVALID_TOKEN]: 'is not valid',
-  [ErrorReason.TOKEN_EXPIRED]: 'has expired',
-  [ErrorReason.FIELD_RETIRED]: 'is a retired custom field',
-  [ErrorReason.UNKNOWN_ACCOUNT]: 'names an account that does not exist',
-  [ErrorReason.TOO_MANY]: 'has too many items',
-  [ErrorReason.LIMIT_REACHED]: 'would exceed a limit',
-  [ErrorReason.UNKNOWN_ENTITY_TYPE]: 'does not name an entity type of this subgraph',
-  [ErrorReason.TOO_MANY_SUBSCRIPTIONS]: 'exceeds the subscriptions allowed on one connection',
-};
-
-export function badInput(field: string, reason: ErrorReason, detail?: string): BadUserInputError {
-  return new BadUserInputError(field, reason, `${field} ${detail ?? describe[reason]}`);
-}
-
-function checkText(field: string, value: string, maxBytes: number, allowNewlineAndTab = false): void {
-  const problem = textProblem(value, maxBytes, allowNewlineAndTab);
-  if (problem === ErrorReason.TOO_LONG) throw badInput(field, problem, `is longer than ${maxBytes} UTF-8 bytes`);
-  if (problem !== undefined) throw badInput(field, problem);
 }
 
 /** A standard field's value against its declaration (profile-fields.ts); one case per kind. */
@@ -150,7 +94,7 @@ export function buildProfilePatch(input: ProfileUpdateInput, policy: PatchPolicy
     if (value === null) throw badInput(field, ErrorReason.NULL_NOT_ALLOWED);
     checkStandard(field, value);
     if (PROFILE_FIELDS[field].write === 'ADMIN' && !policy.isAdmin) {
-      throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${field} ${describe[ErrorReason.ADMIN_ONLY]}`, field);
+      throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${field} ${describeReason(ErrorReason.ADMIN_ONLY)}`, field);
     }
     standard[field] = value;
   }
@@ -168,7 +112,11 @@ export function buildProfilePatch(input: ProfileUpdateInput, policy: PatchPolicy
     if (definition === undefined) throw badInput(`${at}.key`, ErrorReason.UNKNOWN_CUSTOM_FIELD);
     if (definition.retired) throw badInput(`${at}.key`, ErrorReason.FIELD_RETIRED);
     if (definition.write === CustomFieldWrite.ADMIN && !policy.isAdmin) {
-      throw new ForbiddenError(ErrorReason.ADMIN_ONLY, `${at}.key ${describe[ErrorReason.ADMIN_ONLY]}`, `${at}.key`);
+      throw new ForbiddenError(
+        ErrorReason.ADMIN_ONLY,
+        `${at}.key ${describeReason(ErrorReason.ADMIN_ONLY)}`,
+        `${at}.key`,
+      );
     }
     checkText(`${at}.value`, value, Math.min(definition.maxBytes, LIMITS.customValueBytes));
     if (value === '') customRemove.push(key);

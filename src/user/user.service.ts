@@ -5,14 +5,8 @@ import { ErrorReason } from '../errors.js';
 import type { ProfileLoader } from './user.loaders.js';
 import { audienceOf, presentProfile, ProfileAudience } from './user.presenter.js';
 import type { ProfileRecord, UserProfileRepository } from './user.repository.js';
-import {
-  badInput,
-  buildProfilePatch,
-  LIMITS,
-  validateUserID,
-  type PatchPolicy,
-  type ProfileUpdateInput,
-} from './user.rules.js';
+import { buildProfilePatch, type PatchPolicy, type ProfileUpdateInput } from './user.rules.js';
+import { badInput, LIMITS, validateUserID } from '../shared/input-rules.js';
 import type { User } from './user.types.js';
 
 export interface ProfilesResult {

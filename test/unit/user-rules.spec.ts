@@ -2,12 +2,8 @@ import { CustomFieldRead, CustomFieldWrite } from '../../src/custom-field/custom
 import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.types';
 import { ErrorReason } from '../../src/errors';
 import { AllowType, ForbidType, Gender } from '../../src/user/user.enums';
-import {
-  buildProfilePatch,
-  validateUserID,
-  type PatchPolicy,
-  type ProfileUpdateInput,
-} from '../../src/user/user.rules';
+import { buildProfilePatch, type PatchPolicy, type ProfileUpdateInput } from '../../src/user/user.rules';
+import { validateUserID } from '../../src/shared/input-rules';
 
 const TEST1: CustomFieldDefinitionRecord = {
   key: 'Tag_Profile_Custom_Test1',
