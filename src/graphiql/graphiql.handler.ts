@@ -7,7 +7,7 @@ import { gzip } from 'node:zlib';
 import { issueToken } from '../auth/token-issuer.js';
 import type { Config } from '../config.js';
 import { DEMO_USERS, DEMO_VIEWER_ID } from './demo-users.js';
-import { BOOT_SCRIPT, examplePageConfig, renderPage } from './graphiql.page.js';
+import { BOOT_SCRIPT, examplePageConfig, renderOffPage, renderPage } from './graphiql.page.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -38,6 +38,16 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+// The page shown while GraphiQL is off runs nothing and loads nothing.
+const OFF_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  vary: 'Accept',
+  'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 interface Asset {
@@ -49,7 +59,7 @@ interface Asset {
 }
 
 export interface GraphiQL {
-  /** True for the requests GraphiQL answers: a browser's GET of the endpoint without a query, and its assets. */
+  /** True for the requests answered here: a browser's GET of the endpoint without a query (and, when on, the assets). */
   matches(request: IncomingMessage): boolean;
   respond(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
@@ -83,8 +93,30 @@ export function acceptsHtml(accept: string | undefined): boolean {
   });
 }
 
+/** A browser's GET or HEAD of the endpoint, asking for HTML and carrying no `query`: never an API call. */
+function isPageRequest(request: IncomingMessage, graphqlPath: string): boolean {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  return (
+    url.pathname === graphqlPath &&
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    !url.searchParams.has('query') &&
+    acceptsHtml(request.headers.accept)
+  );
+}
+
+function send(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+): void {
+  response.writeHead(status, { ...headers, 'content-length': String(body.length) });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}
+
 /**
- * GraphiQL served from our own server: the React and GraphiQL UMD builds straight from
+ * GraphiQL served from our own server: the React, graphql-ws client and GraphiQL UMD builds straight from
  * node_modules (no CDN, no build step), on content-hashed URLs cached for good.
  */
 export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
@@ -92,6 +124,7 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
   const scripts = [
     asset('react.production.min.js', JAVASCRIPT, packageFile('react', 'umd/react.production.min.js')),
     asset('react-dom.production.min.js', JAVASCRIPT, packageFile('react-dom', 'umd/react-dom.production.min.js')),
+    asset('graphql-ws.min.js', JAVASCRIPT, packageFile('graphql-ws', 'umd/graphql-ws.min.js')),
     asset('graphiql.min.js', JAVASCRIPT, packageFile('graphiql', 'graphiql.min.js')),
     asset('graphiql-boot.js', JAVASCRIPT, Buffer.from(BOOT_SCRIPT, 'utf8')),
   ];
@@ -109,27 +142,10 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
     return renderPage(examplePageConfig(graphqlPath, { developmentToken, exampleUserIDs }), urls);
   }
 
-  function send(
-    request: IncomingMessage,
-    response: ServerResponse,
-    status: number,
-    headers: Record<string, string>,
-    body: Buffer,
-  ): void {
-    response.writeHead(status, { ...headers, 'content-length': String(body.length) });
-    response.end(request.method === 'HEAD' ? undefined : body);
-  }
-
   return {
     matches(request) {
       const url = new URL(request.url ?? '/', 'http://localhost');
-      if (url.pathname.startsWith(`${GRAPHIQL_ASSET_PATH}/`)) return true;
-      return (
-        url.pathname === graphqlPath &&
-        (request.method === 'GET' || request.method === 'HEAD') &&
-        !url.searchParams.has('query') &&
-        acceptsHtml(request.headers.accept)
-      );
+      return url.pathname.startsWith(`${GRAPHIQL_ASSET_PATH}/`) || isPageRequest(request, graphqlPath);
     },
 
     async respond(request, response) {
@@ -161,6 +177,21 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
         return;
       }
       send(request, response, 200, headers, found.body);
+    },
+  };
+}
+
+/**
+ * While GraphiQL is off, a browser opening the endpoint learns so and how to turn it on or call the
+ * API, instead of the API's CSRF refusal. 404: there is no GraphiQL here, which scripts and probes
+ * should see as plainly as a person does. API requests and asset URLs are left to the API.
+ */
+export function createGraphiQLOffPage(graphqlPath: string): GraphiQL {
+  const body = Buffer.from(renderOffPage(graphqlPath), 'utf8');
+  return {
+    matches: (request) => isPageRequest(request, graphqlPath),
+    async respond(request, response) {
+      send(request, response, 404, OFF_PAGE_HEADERS, body);
     },
   };
 }

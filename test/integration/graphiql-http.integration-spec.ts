@@ -49,7 +49,7 @@ describe('GraphiQL in development', () => {
     expect(html).toContain('<div id="graphiql">');
     // Every script and style is ours: nothing names another host.
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
-    expect(assetUrls(html)).toHaveLength(5);
+    expect(assetUrls(html)).toHaveLength(6);
   });
 
   it('opens with the example operation and a working token for the demo user', async () => {
@@ -73,6 +73,10 @@ describe('GraphiQL in development', () => {
     const expected: Record<string, { type: string; body?: Buffer }> = {
       'graphiql.min.css': { type: 'text/css; charset=utf-8', body: packageFile('graphiql', 'graphiql.min.css') },
       'graphiql.min.js': { type: 'text/javascript; charset=utf-8', body: packageFile('graphiql', 'graphiql.min.js') },
+      'graphql-ws.min.js': {
+        type: 'text/javascript; charset=utf-8',
+        body: packageFile('graphql-ws', 'umd/graphql-ws.min.js'),
+      },
       'react.production.min.js': {
         type: 'text/javascript; charset=utf-8',
         body: packageFile('react', 'umd/react.production.min.js'),
@@ -180,9 +184,6 @@ describe('GraphiQL outside development', () => {
     const server = await startTestServer({ NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET });
     try {
       const origin = new URL(server.url).origin;
-      const page = await fetch(server.url, { headers: { accept: BROWSER_ACCEPT } });
-      expect(page.status).toBe(400);
-      expect(page.headers.get('content-type')).toMatch(/^application\/json/);
       const asset = await fetch(`${origin}/graphiql/assets/0000000000000000/graphiql.min.js`);
       expect(asset.status).toBe(404);
       expect(asset.headers.get('content-type')).toMatch(/^application\/json/);
@@ -194,6 +195,49 @@ describe('GraphiQL outside development', () => {
       const sdl = await server.request('{ _service { sdl } }');
       expect(sdl.errors).toBeUndefined();
       expect(sdl.data!._service.sdl).toContain('@key(fields: "userID")');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('tells a browser, on a page that runs nothing, that GraphiQL is off and how to turn it on or call the API', async () => {
+    const server = await startTestServer({ NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET });
+    try {
+      const page = await fetch(server.url, { headers: { accept: BROWSER_ACCEPT } });
+      expect(page.status).toBe(404);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('vary')).toBe('Accept');
+      expect(page.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      );
+      expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+      const html = await page.text();
+      expect(html).toContain('GraphiQL is off on this server');
+      expect(html).toContain('GRAPHIQL=true');
+      expect(html).toContain('curl -X POST');
+      expect(html).not.toMatch(/<script|<link rel="stylesheet"|<style|graphiql-config|Bearer ey/);
+
+      const head = await fetch(server.url, { method: 'HEAD', headers: { accept: BROWSER_ACCEPT } });
+      expect(head.status).toBe(404);
+      expect(head.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await head.text()).toBe('');
+
+      // API requests are answered as before: without a query, with one, and a POST from the same browser.
+      const noQuery = await fetch(server.url, { headers: { accept: 'application/json' } });
+      expect(noQuery.status).toBe(400);
+      expect(noQuery.headers.get('content-type')).toMatch(/^application\/json/);
+      const got = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { accept: BROWSER_ACCEPT, 'apollo-require-preflight': 'true' },
+      });
+      expect(got.status).toBe(200);
+      expect(await got.json()).toEqual({ data: { __typename: 'Query' } });
+      const posted = await fetch(server.url, {
+        method: 'POST',
+        headers: { accept: BROWSER_ACCEPT, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(posted.status).toBe(200);
+      expect(await posted.json()).toEqual({ data: { __typename: 'Query' } });
     } finally {
       await server.stop();
     }
