@@ -18,9 +18,9 @@ export type ProfileEvent = (typeof EVENT)[keyof typeof EVENT];
 
 /** Numeric error codes, the familiar ones where Tencent Cloud Chat has one. */
 export const ERROR_CODE = Object.freeze({
-  /** An argument failed validation (client-side or server-side). */
+  /** An argument failed a check before sending, or the server refused it without a more precise code. */
   INVALID_PARAMETER: 2721,
-  /** updateMyProfile was given nothing to update. */
+  /** updateMyProfile was given only an empty profileCustomField, or the server found nothing to update. */
   NOTHING_TO_UPDATE: 2722,
   /** The server was not reached, or answered something that is not GraphQL. */
   NETWORK_ERROR: 2800,
@@ -38,7 +38,7 @@ export const ERROR_CODE = Object.freeze({
   UNKNOWN_TAG: 40009,
   /** A value is longer than its limit. */
   VALUE_TOO_LONG: 40601,
-  /** A value is not valid for its field. */
+  /** A value is not valid for its field, e.g. a number that is not a whole number from 0 to 4294967295. */
   INVALID_VALUE: 40605,
   /** The token is missing or not valid. */
   INVALID_TOKEN: 70003,
@@ -46,20 +46,16 @@ export const ERROR_CODE = Object.freeze({
   TOKEN_EXPIRED: 70001,
 } as const);
 
-export const GENDER_TO_API: Record<string, string> = {
-  [TYPES.GENDER_UNKNOWN]: 'UNKNOWN',
-  [TYPES.GENDER_FEMALE]: 'FEMALE',
-  [TYPES.GENDER_MALE]: 'MALE',
-};
-export const ALLOW_TYPE_TO_API: Record<string, string> = {
-  [TYPES.ALLOW_TYPE_ALLOW_ANY]: 'ALLOW_ANY',
-  [TYPES.ALLOW_TYPE_NEED_CONFIRM]: 'NEED_CONFIRM',
-  [TYPES.ALLOW_TYPE_DENY_ANY]: 'DENY_ANY',
-};
-export const FORBID_TYPE_TO_API: Record<string, string> = {
-  [TYPES.FORBID_TYPE_NONE]: 'NONE',
-  [TYPES.FORBID_TYPE_SEND_OUT]: 'SEND_OUT',
-};
+/** A familiar constant and the API's enum value for it, for one enum field. */
+export interface EnumMapping {
+  readonly toApi: ReadonlyMap<string, string>;
+  readonly fromApi: ReadonlyMap<string, string>;
+}
 
-export const invert = (map: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(map).map(([constant, api]) => [api, constant]));
+// Maps, not plain objects: a lookup of 'constructor' or '__proto__' finds nothing.
+export function enumMapping(pairs: ReadonlyArray<readonly [constant: string, api: string]>): EnumMapping {
+  return {
+    toApi: new Map(pairs),
+    fromApi: new Map(pairs.map(([constant, api]) => [api, constant])),
+  };
+}

@@ -18,22 +18,22 @@ export class ProfileClientError extends Error {
   }
 }
 
-const BY_REASON: Record<string, number> = {
-  EMPTY_UPDATE: ERROR_CODE.NOTHING_TO_UPDATE,
-  TOO_LONG: ERROR_CODE.VALUE_TOO_LONG,
-  UNKNOWN_CUSTOM_FIELD: ERROR_CODE.UNKNOWN_TAG,
-  UNKNOWN_ACCOUNT: ERROR_CODE.ACCOUNT_NOT_FOUND,
-  TOKEN_EXPIRED: ERROR_CODE.TOKEN_EXPIRED,
-  ADMIN_ONLY: ERROR_CODE.NO_WRITE_PERMISSION,
-};
+const BY_REASON: ReadonlyMap<string, number> = new Map([
+  ['EMPTY_UPDATE', ERROR_CODE.NOTHING_TO_UPDATE],
+  ['TOO_LONG', ERROR_CODE.VALUE_TOO_LONG],
+  ['UNKNOWN_CUSTOM_FIELD', ERROR_CODE.UNKNOWN_TAG],
+  ['UNKNOWN_ACCOUNT', ERROR_CODE.ACCOUNT_NOT_FOUND],
+  ['TOKEN_EXPIRED', ERROR_CODE.TOKEN_EXPIRED],
+  ['ADMIN_ONLY', ERROR_CODE.NO_WRITE_PERMISSION],
+]);
 
-const BY_CODE: Record<string, number> = {
-  BAD_USER_INPUT: ERROR_CODE.INVALID_PARAMETER,
-  GRAPHQL_VALIDATION_FAILED: ERROR_CODE.INVALID_PARAMETER,
-  UNAUTHENTICATED: ERROR_CODE.INVALID_TOKEN,
-  FORBIDDEN: ERROR_CODE.ADMIN_REQUIRED,
-  RATE_LIMITED: ERROR_CODE.OVER_FREQUENCY_LIMIT,
-};
+const BY_CODE: ReadonlyMap<string, number> = new Map([
+  ['BAD_USER_INPUT', ERROR_CODE.INVALID_PARAMETER],
+  ['GRAPHQL_VALIDATION_FAILED', ERROR_CODE.INVALID_PARAMETER],
+  ['UNAUTHENTICATED', ERROR_CODE.INVALID_TOKEN],
+  ['FORBIDDEN', ERROR_CODE.ADMIN_REQUIRED],
+  ['RATE_LIMITED', ERROR_CODE.OVER_FREQUENCY_LIMIT],
+]);
 
 /** Maps a GraphQL error to the numeric code front ends know. */
 export function toClientError(error: GraphQLErrorShape): ProfileClientError {
@@ -41,9 +41,9 @@ export function toClientError(error: GraphQLErrorShape): ProfileClientError {
   const reason = typeof extensions.reason === 'string' ? extensions.reason : undefined;
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
   const numeric =
-    (reason !== undefined ? BY_REASON[reason] : undefined) ??
+    (reason !== undefined ? BY_REASON.get(reason) : undefined) ??
     (code === 'BAD_USER_INPUT' && reason === 'INVALID_VALUE' ? ERROR_CODE.INVALID_VALUE : undefined) ??
-    (code !== undefined ? BY_CODE[code] : undefined) ??
+    (code !== undefined ? BY_CODE.get(code) : undefined) ??
     ERROR_CODE.INTERNAL_ERROR;
   return new ProfileClientError(numeric, error.message, extensions);
 }

@@ -27,7 +27,12 @@ function page(apiUrl: string, token: string, friend: string): string {
     const others = await chat.getUserProfile({ userIDList: [${JSON.stringify(friend)}, mine.data.userID] });
     let refused;
     try { await chat.updateMyProfile({ nick: 'x'.repeat(501) }); } catch (error) { refused = { code: error.code, reason: error.extensions.reason }; }
-    window.results = { updated: updated.data, mine: mine.data, others: others.data, refused };
+    const checked = [];
+    for (const options of [{}, { gender: 'constructor' }, { level: '3' }, { profileCustomField: [] }]) {
+      try { await chat.updateMyProfile(options); checked.push('resolved'); } catch (error) { checked.push(error.code); }
+    }
+    const codes = [updated.code, mine.code, others.code];
+    window.results = { codes, updated: updated.data, mine: mine.data, others: others.data, refused, checked };
     out.textContent = JSON.stringify(window.results, null, 2);
   } catch (error) {
     window.results = { failed: String(error && error.message || error) };
@@ -92,6 +97,8 @@ function page(apiUrl: string, token: string, friend: string): string {
       [me, 'From the browser'],
     ]);
     expect(results.refused).toEqual({ code: 40601, reason: 'TOO_LONG' });
+    expect(results.codes).toEqual([0, 0, 0]);
+    expect(results.checked).toEqual([2721, 2721, 2721, 2722]);
     expect(requested.every((url) => url.startsWith('http://127.0.0.1:'))).toBe(true);
   });
 });

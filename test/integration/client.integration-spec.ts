@@ -7,6 +7,7 @@ import {
   TYPES,
   type ProfileClient,
 } from '../../src/client';
+import { untilDelivering } from '../support/subscription-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 let server: TestServer;
@@ -23,6 +24,20 @@ function clientFor(userID: string, extra: { warnings?: string[] } = {}): Profile
   });
 }
 
+/** A client whose requests are counted, to tell a check before sending from a server refusal. */
+function countingClient(userID = uniqueUserID('c')): { client: ProfileClient; requests: () => number } {
+  let requests = 0;
+  const client = createProfileClient({
+    url: server.url,
+    getToken: () => server.token(userID),
+    fetch: (...args) => {
+      requests += 1;
+      return fetch(...args);
+    },
+  });
+  return { client, requests: () => requests };
+}
+
 async function rejection(promise: Promise<unknown>): Promise<ProfileClientError> {
   try {
     await promise;
@@ -33,10 +48,12 @@ async function rejection(promise: Promise<unknown>): Promise<ProfileClientError>
   throw new Error('expected a rejection');
 }
 
-test('getMyProfile resolves { data } with the familiar field names and constants', async () => {
+test('getMyProfile resolves { code: 0, data } with the familiar field names and constants', async () => {
   const userID = uniqueUserID('c');
-  const { data } = await clientFor(userID).getMyProfile();
-  expect(data).toEqual({
+  const result = await clientFor(userID).getMyProfile();
+  expect(Object.keys(result).sort()).toEqual(['code', 'data']);
+  expect(result.code).toBe(0);
+  expect(result.data).toEqual({
     userID,
     nick: '',
     gender: TYPES.GENDER_UNKNOWN,
@@ -58,13 +75,14 @@ test('getMyProfile resolves { data } with the familiar field names and constants
 test('updateMyProfile maps the constants both ways and returns the updated profile', async () => {
   const userID = uniqueUserID('c');
   const client = clientFor(userID);
-  const { data } = await client.updateMyProfile({
+  const { code, data } = await client.updateMyProfile({
     nick: 'Client',
     gender: TYPES.GENDER_MALE,
     allowType: TYPES.ALLOW_TYPE_DENY_ANY,
     birthday: 20010911,
     profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: 'v1' }],
   });
+  expect(code).toBe(0);
   expect(data).toMatchObject({
     userID,
     nick: 'Client',
@@ -100,7 +118,10 @@ test('getUserProfile resolves an array in the order asked, without unknown users
   const [a, b] = [uniqueUserID('c'), uniqueUserID('c')];
   await clientFor(a).updateMyProfile({ nick: 'A' });
   await clientFor(b).updateMyProfile({ nick: 'B' });
-  const { data } = await clientFor(uniqueUserID('c')).getUserProfile({ userIDList: [b, uniqueUserID('none'), a] });
+  const { code, data } = await clientFor(uniqueUserID('c')).getUserProfile({
+    userIDList: [b, uniqueUserID('none'), a],
+  });
+  expect(code).toBe(0);
   expect(data.map((p) => [p.userID, p.nick])).toEqual([
     [b, 'B'],
     [a, 'A'],
@@ -118,24 +139,29 @@ test('getUserProfile with more than 100 IDs uses the first 100 and warns', async
 });
 
 test('a userIDList that is not an array is refused before any request', async () => {
-  let requests = 0;
-  const client = createProfileClient({
-    url: server.url,
-    getToken: () => server.token('x'),
-    fetch: (...args) => {
-      requests += 1;
-      return fetch(...args);
-    },
-  });
+  const { client, requests } = countingClient();
   const error = await rejection(client.getUserProfile({ userIDList: 'alice' as unknown as string[] }));
   expect(error.code).toBe(ERROR_CODE.INVALID_PARAMETER);
-  expect(requests).toBe(0);
+  expect(requests()).toBe(0);
 });
 
 describe('error codes', () => {
-  test('nothing to update is 2722', async () => {
-    const client = clientFor(uniqueUserID('c'));
-    expect((await rejection(client.updateMyProfile({}))).code).toBe(2722);
+  test('no fields at all is 2721, as in the familiar SDK, before any request', async () => {
+    const { client, requests } = countingClient();
+    expect((await rejection(client.updateMyProfile({}))).code).toBe(2721);
+    expect(requests()).toBe(0);
+  });
+
+  test('only an empty profileCustomField is 2722 before any request', async () => {
+    const { client, requests } = countingClient();
+    const error = await rejection(client.updateMyProfile({ profileCustomField: [] }));
+    expect(error.code).toBe(2722);
+    expect(error.extensions).toMatchObject({ reason: 'EMPTY_UPDATE' });
+    expect(requests()).toBe(0);
+    // Beside another field it is sent, and the other field is applied.
+    const { data } = await client.updateMyProfile({ nick: 'with none', profileCustomField: [] });
+    expect(data.nick).toBe('with none');
+    expect(requests()).toBe(1);
   });
 
   test.each([
@@ -144,20 +170,60 @@ describe('error codes', () => {
     ['a wrong type', { level: '3' }],
     ['a raw enum value', { gender: 'MALE' }],
     ['messageSettings 2', { messageSettings: 2 }],
+    ['messageSettings 0.5', { messageSettings: 0.5 }],
+    ['messageSettings "1"', { messageSettings: '1' }],
     ['a custom field without the prefix', { profileCustomField: [{ key: 'Mood', value: 'x' }] }],
+    ['a numeric string', { level: '3' }],
+    ['NaN', { birthday: NaN }],
+    ['Infinity', { role: Infinity }],
+    ['-Infinity', { language: -Infinity }],
+    ['a boolean for a number', { level: true }],
+    // Names every object inherits are not constants, nor fields.
+    ['gender "constructor"', { gender: 'constructor' }],
+    ['gender "__proto__"', { gender: '__proto__' }],
+    ['allowType "toString"', { allowType: 'toString' }],
+    ['adminForbidType "hasOwnProperty"', { adminForbidType: 'hasOwnProperty' }],
+    ['the key "constructor"', { constructor: 'x' }],
+    ['the key "toString"', { toString: 'x' }],
+    ['an own "__proto__" key', JSON.parse('{"__proto__": "x"}')],
   ])('%s is 2721 before any request', async (_name, options) => {
-    let requests = 0;
-    const client = createProfileClient({
-      url: server.url,
-      getToken: () => server.token(uniqueUserID('c')),
-      fetch: (...args) => {
-        requests += 1;
-        return fetch(...args);
-      },
-    });
+    const { client, requests } = countingClient();
     const error = await rejection(client.updateMyProfile(options as never));
     expect(error.code).toBe(ERROR_CODE.INVALID_PARAMETER);
-    expect(requests).toBe(0);
+    expect(requests()).toBe(0);
+  });
+
+  test.each([
+    ['birthday', 1.5],
+    ['level', 2.5],
+    ['role', -1],
+    ['language', 4294967296],
+  ])('%s %p is sent, as in the familiar SDK, and refused by the server with 40605', async (field, value) => {
+    const { client, requests } = countingClient();
+    const error = await rejection(client.updateMyProfile({ [field]: value }));
+    expect(error.code).toBe(ERROR_CODE.INVALID_VALUE);
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE' });
+    expect(requests()).toBe(1);
+  });
+
+  test('server codes and reasons named like inherited properties are not mistaken for known ones', async () => {
+    const answers = [
+      { code: 'BAD_USER_INPUT', reason: 'constructor' },
+      { code: 'toString', reason: '__proto__' },
+      { code: 'hasOwnProperty' },
+    ];
+    const codes: number[] = [];
+    for (const extensions of answers) {
+      const client = createProfileClient({
+        url: server.url,
+        getToken: () => 'x',
+        fetch: async () => Response.json({ data: null, errors: [{ message: 'refused', extensions }] }),
+      });
+      const error = await rejection(client.getMyProfile());
+      expect(error.extensions).toEqual(extensions);
+      codes.push(error.code);
+    }
+    expect(codes).toEqual([ERROR_CODE.INVALID_PARAMETER, ERROR_CODE.INTERNAL_ERROR, ERROR_CODE.INTERNAL_ERROR]);
   });
 
   test('server refusals keep their extensions and get the familiar codes', async () => {
@@ -234,11 +300,19 @@ describe('PROFILE_UPDATED', () => {
     const handler = (event: (typeof events)[number]) => events.push(event);
     client.on(EVENT.PROFILE_UPDATED, handler);
     client.watchProfiles([friend]);
-    await until(() => (server.app.services.profileEvents.hub.isWatching(friend) ? true : undefined), 'the watch');
+    await untilDelivering(
+      'the watch',
+      (attempt) => friendClient.updateMyProfile({ nick: `friend probe ${attempt}` }),
+      () => events.some((event) => event.data.some((profile) => profile.nick.startsWith('friend probe'))),
+    );
 
     await client.updateMyProfile({ nick: 'me after', gender: TYPES.GENDER_FEMALE });
     await friendClient.updateMyProfile({ nick: 'friend after' });
-    await until(() => (events.length >= 2 ? true : undefined), 'two events');
+    const seenNicks = () => events.flatMap((event) => event.data.map((profile) => profile.nick));
+    await until(
+      () => (seenNicks().includes('me after') && seenNicks().includes('friend after') ? true : undefined),
+      'both changes',
+    );
     const seen = events.flatMap((event) => event.data.map((profile) => [event.name, profile.userID, profile.nick]));
     expect(seen).toEqual(
       expect.arrayContaining([
@@ -253,7 +327,6 @@ describe('PROFILE_UPDATED', () => {
     const count = events.length;
     await client.updateMyProfile({ nick: 'me after' });
     client.off(EVENT.PROFILE_UPDATED, handler);
-    await until(() => (server.app.services.profileEvents.hub.isWatching(friend) ? undefined : true), 'the unwatch');
     await friendClient.updateMyProfile({ nick: 'friend later' });
     // The marker proves the server delivered everything before: a fresh listener sees only it.
     const marker: string[] = [];
@@ -263,12 +336,11 @@ describe('PROFILE_UPDATED', () => {
       webSocketImpl: WebSocket,
     });
     markerClient.on(EVENT.PROFILE_UPDATED, (event) => marker.push(...event.data.map((profile) => profile.nick)));
-    await until(
-      () => (server.app.services.profileEvents.hub.isWatching(friend) ? true : undefined),
-      'the marker watch',
+    await untilDelivering(
+      'the marker',
+      (attempt) => friendClient.updateMyProfile({ nick: `marker ${attempt}` }),
+      () => marker.some((nick) => nick.startsWith('marker ')),
     );
-    await friendClient.updateMyProfile({ nick: 'marker' });
-    await until(() => (marker.includes('marker') ? true : undefined), 'the marker');
     expect(events.length).toBe(count);
     await client.close();
     await markerClient.close();
