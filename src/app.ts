@@ -15,6 +15,7 @@ import { createWriteRateLimiter } from './limits/write-rate-limiter.js';
 import { createMetrics } from './observability/metrics.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import { createSqlRunner, UserProfileRepository } from './user/user.repository.js';
+import { createProfileLoaders } from './user/user.loaders.js';
 import { UserProfileService } from './user/user.service.js';
 import { WebhookAdminService } from './webhook/webhook-admin.service.js';
 import { WebhookDeliveryRepository } from './webhook/webhook-delivery.repository.js';
@@ -33,14 +34,11 @@ export function createServices(config: Config, database: Database, databaseUrl: 
   const customFieldRepository = new CustomFieldRepository(database.pool);
   const customFieldCatalog = new CustomFieldRegistry(customFieldRepository);
   const audit = new AdminAudit(database.pool);
-  const sqlStatements = { count: 0 };
   const profileEvents = createProfileEvents(config, { pool: database.pool, url: databaseUrl }, logger);
-  const profileRepository = new UserProfileRepository(
-    createSqlRunner(database.pool, sqlStatements),
-    profileEvents.outbox,
-  );
+  const profileRepository = new UserProfileRepository(createSqlRunner(database.pool), profileEvents.outbox);
   const profileService = new UserProfileService(profileRepository, customFieldCatalog);
   profileEvents.attach(profileRepository, profileService);
+  const metrics = createMetrics();
   return {
     tokenVerifier: createTokenVerifier(config.jwt),
     customFieldCatalog,
@@ -52,13 +50,13 @@ export function createServices(config: Config, database: Database, databaseUrl: 
     ),
     accountAdminService: new AccountAdminService(profileRepository, profileService, customFieldCatalog, audit),
     profileRepository,
-    sqlStatements,
     profileService,
+    profileLoaders: createProfileLoaders(profileRepository, (size) => metrics.observeLoaderBatch('profile', size)),
     profileEvents,
     webhookAdminService: new WebhookAdminService(new WebhookDeliveryRepository(database.pool), audit, () =>
       profileEvents.webhook?.wake(),
     ),
-    metrics: createMetrics(),
+    metrics,
   };
 }
 
@@ -108,7 +106,6 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       throw error;
     }
     await services.profileEvents.start();
-    // Its own statement counter: the profile runner's count is what tests of the profile SQL assert.
     const rateLimiter = createWriteRateLimiter(config.rateLimit, createSqlRunner(database.pool), (error) =>
       logger.warn({ err: error }, 'could not purge ended rate-limit windows'),
     );

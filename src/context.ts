@@ -1,7 +1,5 @@
 import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
-import type { Viewer } from './auth/viewer.js';
-import type { WarningCode } from './errors.js';
 import { attachRequestRecord, requestRecordOf, type RequestRecord } from './http/request-record.js';
 import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
@@ -9,16 +7,11 @@ import type { CustomFieldService } from './custom-field/custom-field.service.js'
 import type { ProfileEvents } from './events/profile-events.js';
 import type { Writer } from './limits/write-rate-limiter.js';
 import type { Metrics } from './observability/metrics.js';
-import { createProfileLoader, type ProfileLoader } from './user/user.loaders.js';
-import type { StatementCounter, UserProfileRepository } from './user/user.repository.js';
+import type { RequestContext } from './shared/request-context.js';
+import type { ProfileLoaderOf } from './user/user.loaders.js';
+import type { UserProfileRepository } from './user/user.repository.js';
 import type { UserProfileService } from './user/user.service.js';
 import type { WebhookAdminService } from './webhook/webhook-admin.service.js';
-
-export interface Warning {
-  readonly code: WarningCode;
-  readonly message: string;
-  readonly [detail: string]: unknown;
-}
 
 /** Singletons built once at start-up and shared by every request. */
 export interface Services {
@@ -28,8 +21,9 @@ export interface Services {
   readonly customFieldService: CustomFieldService;
   readonly accountAdminService: AccountAdminService;
   readonly profileRepository: UserProfileRepository;
-  readonly sqlStatements: StatementCounter;
   readonly profileService: UserProfileService;
+  /** The request's profile loader (made per request, on first use). */
+  readonly profileLoaders: ProfileLoaderOf;
   /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
   readonly profileEvents: ProfileEvents;
   /** The webhook's dead letters, for administrators. */
@@ -37,14 +31,8 @@ export interface Services {
   readonly metrics: Metrics;
 }
 
-export interface Context {
-  /** The verified caller, or the reason there is none (answered only by operations that need one). */
-  readonly auth: { readonly viewer: Viewer } | { readonly error: GraphQLError };
-  readonly loaders: { readonly profile: ProfileLoader };
-  readonly services: Services;
-  /** Collected during execution, sent in `extensions.warnings`. */
-  readonly warnings: Warning[];
-}
+/** A request's context: what every transport hands the resolvers (see shared/request-context.ts). */
+export type Context = RequestContext;
 
 /**
  * A request's context. Over HTTP it carries the request's record (see request-record.ts), which
@@ -61,16 +49,7 @@ export async function createContext(
   } catch (error) {
     auth = { error: error as GraphQLError };
   }
-  const context: Context = {
-    auth,
-    loaders: {
-      profile: createProfileLoader(services.profileRepository, (size) =>
-        services.metrics.observeLoaderBatch('profile', size),
-      ),
-    },
-    services,
-    warnings: [],
-  };
+  const context: Context = { auth, warnings: [] };
   return record === undefined ? context : attachRequestRecord(context, record);
 }
 
@@ -80,9 +59,4 @@ export function writerOf(context: Context): Writer {
     userID: 'viewer' in context.auth ? context.auth.viewer.userID : undefined,
     ip: requestRecordOf(context)?.ip,
   };
-}
-
-export function requireViewer(context: Context): Viewer {
-  if ('error' in context.auth) throw context.auth.error;
-  return context.auth.viewer;
 }

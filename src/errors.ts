@@ -33,9 +33,20 @@ export enum ErrorReason {
   TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
 }
 
-/** Warnings ride in `extensions.warnings` of a successful response. */
-export enum WarningCode {
-  USER_IDS_TRUNCATED = 'USER_IDS_TRUNCATED',
+/** Warnings ride in `extensions.warnings` of a successful response. None is sent at present. */
+export enum WarningCode {}
+
+/** `extensions.reason` of a request refused for its size or shape (code GRAPHQL_VALIDATION_FAILED). */
+export enum QueryLimitReason {
+  DEPTH_LIMIT = 'DEPTH_LIMIT',
+  ALIAS_LIMIT = 'ALIAS_LIMIT',
+  DUPLICATE_FIELD_LIMIT = 'DUPLICATE_FIELD_LIMIT',
+  DIRECTIVE_LIMIT = 'DIRECTIVE_LIMIT',
+  COST_LIMIT = 'COST_LIMIT',
+  /** Sent with GRAPHQL_PARSE_FAILED when the parser stopped at `maxTokens` (see createFormatError). */
+  TOKEN_LIMIT = 'TOKEN_LIMIT',
+  /** The document asks for `__schema` or `__type` where introspection is off (production's default). */
+  INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED',
 }
 
 export class BadUserInputError extends GraphQLError {
@@ -110,7 +121,7 @@ export function createFormatError(options: { includeStack: boolean; hideSuggesti
         formatted = { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
       }
       if (code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT.test(formatted.message)) {
-        extensions.reason ??= 'TOKEN_LIMIT';
+        extensions.reason ??= QueryLimitReason.TOKEN_LIMIT;
       }
       if (code === ErrorCode.BAD_USER_INPUT && extensions.field === undefined) {
         const match = VARIABLE_PATH.exec(formatted.message);

@@ -4,21 +4,63 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { AccountAdminResolver } from './admin/admin.resolver.js';
 import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
-import { ProfileEventsResolver } from './events/profile-events.resolver.js';
+import type { Services } from './context.js';
+import { profileUpdatedSource, ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { guardEntityRepresentations } from './federation/entity-representations.js';
 import { UserResolver } from './user/user.resolver.js';
-import { userReferenceResolver } from './user/user.reference.js';
+import { createUserReferenceResolver } from './user/user.reference.js';
 import { WebhookAdminResolver } from './webhook/webhook-admin.resolver.js';
 
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])`;
 
+/** What the resolvers are built with: each gets the services it uses through its constructor. */
+export type SchemaServices = Pick<
+  Services,
+  | 'profileService'
+  | 'profileLoaders'
+  | 'accountAdminService'
+  | 'customFieldService'
+  | 'webhookAdminService'
+  | 'profileEvents'
+>;
+
+const RESOLVERS = [
+  UserResolver,
+  CustomFieldResolver,
+  AccountAdminResolver,
+  ProfileEventsResolver,
+  WebhookAdminResolver,
+];
+
+/** The resolver instances, by class, for type-graphql's container. */
+function resolverInstances(services: SchemaServices): Map<unknown, object> {
+  const { profileService, profileLoaders } = services;
+  return new Map<unknown, object>([
+    [UserResolver, new UserResolver(profileService, profileLoaders)],
+    [CustomFieldResolver, new CustomFieldResolver(services.customFieldService)],
+    [AccountAdminResolver, new AccountAdminResolver(services.accountAdminService, profileLoaders)],
+    [ProfileEventsResolver, new ProfileEventsResolver()],
+    [WebhookAdminResolver, new WebhookAdminResolver(services.webhookAdminService)],
+  ]);
+}
+
 /**
  * type-graphql builds the schema from the decorated classes; @apollo/subgraph then makes it a
  * Federation v2 subgraph (adding `_service` and `_entities`) from its printed SDL and resolvers.
+ * Without services the schema can be printed but not executed (scripts/print-schema.ts).
  */
-export async function buildAppSchema(): Promise<GraphQLSchema> {
+export async function buildAppSchema(services?: SchemaServices): Promise<GraphQLSchema> {
+  const instances = services === undefined ? new Map<unknown, object>() : resolverInstances(services);
   const typeGraphQLSchema = await buildSchema({
-    resolvers: [UserResolver, CustomFieldResolver, AccountAdminResolver, ProfileEventsResolver, WebhookAdminResolver],
+    resolvers: RESOLVERS as [(typeof RESOLVERS)[number], ...(typeof RESOLVERS)[number][]],
+    container: {
+      get(resolverClass) {
+        const instance = instances.get(resolverClass);
+        if (instance === undefined)
+          throw new Error('this schema was built without services: it can be printed, not run');
+        return instance;
+      },
+    },
     validate: false,
     // type-graphql requires a pubSub once a subscription exists; profileUpdated has its own
     // `subscribe` (src/events), so nothing ever publishes to or subscribes on this one.
@@ -32,7 +74,17 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
     skipCheck: true,
   });
   const resolvers = createResolversMap(typeGraphQLSchema) as Record<string, Record<string, unknown>>;
-  resolvers.User = { ...resolvers.User, ...userReferenceResolver };
+  if (services !== undefined) {
+    resolvers.User = {
+      ...resolvers.User,
+      ...createUserReferenceResolver(services.profileService, services.profileLoaders),
+    };
+    const { hub } = services.profileEvents;
+    resolvers.Subscription.profileUpdated = {
+      ...(resolvers.Subscription.profileUpdated as object),
+      subscribe: profileUpdatedSource((viewer, userIDs) => hub.subscribe(viewer, userIDs)),
+    };
+  }
   const schema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`),
     // The map's values are type-graphql's own resolvers; its typing is looser than Apollo's.

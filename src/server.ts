@@ -13,10 +13,10 @@ import { PreparedOperations } from './execution/prepared-operations.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { Readiness } from './db/readiness.js';
-import { attachSubscriptionServer } from './events/subscription-server.js';
+import { attachSubscriptionServer } from './transport/websocket-server.js';
 import { createApolloGatePlugins } from './gate/apollo-gate.js';
 import { createOperationGate } from './gate/operation-gate.js';
-import { createGraphiQL } from './graphiql/graphiql.handler.js';
+import { createGraphiQL, createGraphiQLOffPage } from './graphiql/graphiql.handler.js';
 import { createCors } from './http/cors.js';
 import { readBody } from './http/body.js';
 import { HttpError, HttpRefusalReason } from './http/http-error.js';
@@ -97,7 +97,7 @@ export async function createAppServer(
   logger: Logger,
   extras: AppServerExtras = {},
 ): Promise<AppServer> {
-  const schema = await buildAppSchema();
+  const schema = await buildAppSchema(services);
   const { rateLimiter } = extras;
 
   const gate = createOperationGate({ config, schema, metrics: services.metrics, logger, rateLimiter });
@@ -196,7 +196,7 @@ export async function createAppServer(
     response.end(text);
   }
 
-  const graphiql = config.graphiql ? createGraphiQL(config, GRAPHQL_PATH) : undefined;
+  const graphiql = config.graphiql ? createGraphiQL(config, GRAPHQL_PATH) : createGraphiQLOffPage(GRAPHQL_PATH);
   const cors = createCors(config.http.corsOrigins);
 
   let inFlight = 0;
@@ -217,7 +217,7 @@ export async function createAppServer(
     const isGet = request.method === 'GET' || request.method === 'HEAD';
     let handled: Promise<void>;
     if (cors.handle(request, response)) handled = Promise.resolve();
-    else if (graphiql?.matches(request)) handled = graphiql.respond(request, response);
+    else if (graphiql.matches(request)) handled = graphiql.respond(request, response);
     else if (path === GRAPHQL_PATH) handled = handleGraphQL(request, response, record);
     else if (isGet && path === '/healthz') handled = Promise.resolve(sendJson(response, 200, { status: 'ok' }));
     else if (isGet && path === '/readyz') handled = handleReadiness(response);

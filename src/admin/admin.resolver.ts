@@ -1,12 +1,20 @@
 import { GraphQLID } from 'graphql';
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { requireViewer, type Context } from '../context.js';
+import { requireViewer, type RequestContext } from '../shared/request-context.js';
+import { LIMITS } from '../shared/input-rules.js';
 import { UpdateMyProfileInput } from '../user/user.inputs.js';
 import { User } from '../user/user.types.js';
 import { AccountCheck, ImportAccountInput } from './admin.types.js';
+import type { ProfileLoaderOf } from '../user/user.loaders.js';
+import type { AccountAdminService } from './admin.service.js';
 
 @Resolver()
 export class AccountAdminResolver {
+  constructor(
+    private readonly admins: AccountAdminService,
+    private readonly loaderOf: ProfileLoaderOf,
+  ) {}
+
   @Query(() => User, {
     nullable: true,
     description:
@@ -14,38 +22,40 @@ export class AccountAdminResolver {
   })
   async userProfile(
     @Arg('userID', () => GraphQLID, { description: 'The account to read.' }) userID: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<User | null> {
-    return context.services.accountAdminService.getProfile(requireViewer(context), userID);
+    return this.admins.getProfile(requireViewer(context), userID);
   }
 
   @Query(() => [AccountCheck], {
     description:
       'Administrators: whether each account exists, one answer per ID in the order given. ' +
-      'At most 100 IDs (more is BAD_USER_INPUT with reason TOO_MANY).',
+      `At most ${LIMITS.userIDsPerRequest} distinct IDs (more is BAD_USER_INPUT with reason TOO_MANY).`,
   })
   async checkAccounts(
-    @Arg('ids', () => [GraphQLID], { description: 'Account IDs, at most 100.' }) ids: string[],
-    @Ctx() context: Context,
+    @Arg('ids', () => [GraphQLID], {
+      description: `Account IDs: at most ${LIMITS.userIDsPerRequest} distinct ones; repeats count once.`,
+    })
+    ids: string[],
+    @Ctx() context: RequestContext,
   ): Promise<AccountCheck[]> {
-    return context.services.accountAdminService.checkAccounts(requireViewer(context), ids);
+    return this.admins.checkAccounts(requireViewer(context), ids);
   }
 
   @Mutation(() => [User], {
     description:
       'Administrators: creates the accounts that do not exist and sets the given nick and avatar on those that do ' +
-      '(idempotent). At most 100 distinct accounts, all or none. Returns the profiles in the order given.',
+      `(idempotent). At most ${LIMITS.userIDsPerRequest} accounts (more is BAD_USER_INPUT with reason TOO_MANY), ` +
+      'all or none. Returns the profiles in the order given.',
   })
   async importAccounts(
-    @Arg('accounts', () => [ImportAccountInput], { description: 'The accounts, at most 100, each ID once.' })
+    @Arg('accounts', () => [ImportAccountInput], {
+      description: `The accounts, at most ${LIMITS.userIDsPerRequest}, each ID once.`,
+    })
     accounts: ImportAccountInput[],
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<User[]> {
-    return context.services.accountAdminService.importAccounts(
-      requireViewer(context),
-      accounts,
-      context.loaders.profile,
-    );
+    return this.admins.importAccounts(requireViewer(context), accounts, this.loaderOf(context));
   }
 
   @Mutation(() => User, {
@@ -57,13 +67,8 @@ export class AccountAdminResolver {
   async setUserProfile(
     @Arg('userID', () => GraphQLID, { description: 'The account to update.' }) userID: string,
     @Arg('input', () => UpdateMyProfileInput, { description: 'The fields to change.' }) input: UpdateMyProfileInput,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<User> {
-    return context.services.accountAdminService.setProfile(
-      requireViewer(context),
-      userID,
-      input,
-      context.loaders.profile,
-    );
+    return this.admins.setProfile(requireViewer(context), userID, input, this.loaderOf(context));
   }
 }

@@ -5,13 +5,11 @@ import type { ProfileLoader } from '../user/user.loaders.js';
 import { presentProfile, ProfileAudience } from '../user/user.presenter.js';
 import type { AccountImport, UserProfileRepository } from '../user/user.repository.js';
 import { buildProfilePatch, STANDARD_FIELDS, type ProfileUpdateInput } from '../user/user.rules.js';
-import { badInput, validateUserID } from '../shared/input-rules.js';
+import { badInput, checkUserIDList } from '../shared/input-rules.js';
 import type { UserProfileService } from '../user/user.service.js';
-import type { User } from '../user/user.types.js';
-import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import type { UserView as User } from '../user/user.presenter.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.model.js';
 import type { AdminAudit } from './admin-audit.js';
-
-export const ACCOUNT_LIMITS = { perRequest: 100 } as const;
 
 export interface AccountInput {
   userID: string;
@@ -63,13 +61,9 @@ export class AccountAdminService {
 
   async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {
     return this.audit.run(viewer, { operation: 'checkAccounts', subjects: ids, fields: [] }, async (scope) => {
-      this.checkCount('ids', ids.length);
-      ids.forEach((userID, index) => {
-        const problem = validateUserID(userID);
-        if (problem !== undefined) throw badInput(`ids[${index}]`, problem);
-      });
+      const distinct = checkUserIDList('ids', ids);
       const existing =
-        ids.length === 0 ? new Set<string>() : await this.repository.within(scope).findExistingIds([...new Set(ids)]);
+        distinct.length === 0 ? new Set<string>() : await this.repository.within(scope).findExistingIds(distinct);
       return ids.map((userID) => ({ userID, exists: existing.has(userID) }));
     });
   }
@@ -78,7 +72,11 @@ export class AccountAdminService {
     const fields = (['nick', 'avatar'] as const).filter((field) => accounts.some((a) => a[field] !== undefined));
     const action = { operation: 'importAccounts', subjects: accounts.map((a) => a.userID), fields };
     return this.audit.run(viewer, action, async (scope) => {
-      this.checkCount('accounts', accounts.length);
+      checkUserIDList(
+        'accounts',
+        accounts.map((account) => account.userID),
+        (index) => `accounts[${index}].userID`,
+      );
       const seen = new Set<string>();
       const imports = accounts.map((account, index) => this.validateImport(account, index, seen));
       const records = await this.repository.within(scope).importAccounts(imports, viewer.userID);
@@ -89,20 +87,8 @@ export class AccountAdminService {
     });
   }
 
-  private checkCount(field: string, count: number): void {
-    if (count > ACCOUNT_LIMITS.perRequest) {
-      throw badInput(
-        field,
-        ErrorReason.TOO_MANY,
-        `has ${count} items; at most ${ACCOUNT_LIMITS.perRequest} are accepted`,
-      );
-    }
-  }
-
   private validateImport(account: AccountInput, index: number, seen: Set<string>): AccountImport {
     const at = `accounts[${index}]`;
-    const problem = validateUserID(account.userID);
-    if (problem !== undefined) throw badInput(`${at}.userID`, problem);
     if (seen.has(account.userID)) throw badInput(`${at}.userID`, ErrorReason.DUPLICATE_KEY, 'names an account twice');
     seen.add(account.userID);
     const { nick, avatar } = account;

@@ -1,7 +1,8 @@
-import { Client, type ClientConfig } from 'pg';
+import type { ClientConfig } from 'pg';
 import type { Logger } from 'pino';
+import { ListenClient } from '../db/listen-client.js';
 import { CUSTOM_FIELD_CHANNEL, type CustomFieldRepository } from './custom-field.repository.js';
-import type { CustomFieldCatalog, CustomFieldDefinitionRecord } from './custom-field.types.js';
+import type { CustomFieldCatalog, CustomFieldDefinitionRecord } from './custom-field.model.js';
 
 export interface RegistryStartOptions {
   /** Keys from PROFILE_CUSTOM_FIELDS, added when missing. */
@@ -17,21 +18,17 @@ export interface RegistryStartOptions {
 /**
  * The custom field registry as each instance sees it: an in-memory copy of the table, so the
  * profile read path asks it synchronously and never queries for it. The copy is re-read when
- * the table's trigger sends a NOTIFY (any instance, any writer), after this instance changes it,
- * and every `refreshMs` regardless, which bounds how stale it can be if the LISTEN connection
- * is down.
+ * the table's trigger sends a NOTIFY (any instance, any writer), after each (re)connection of its
+ * listener, after this instance changes it, and every `refreshMs` regardless, which bounds how
+ * stale it can be while the LISTEN connection is down.
  */
 export class CustomFieldRegistry implements CustomFieldCatalog {
   private definitions: ReadonlyMap<string, CustomFieldDefinitionRecord> = new Map();
   private running: Promise<void> | undefined;
   private pending = false;
   private timer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private listener: Client | undefined;
-  private stopped = false;
+  private listener: ListenClient | undefined;
   private options: RegistryStartOptions | undefined;
-  /** How many times the table was read; the request path never adds to it. */
-  reads = 0;
 
   constructor(private readonly repository: CustomFieldRepository) {}
 
@@ -44,11 +41,6 @@ export class CustomFieldRegistry implements CustomFieldCatalog {
     return [...this.definitions.values()].filter((definition) => includeRetired || !definition.retired);
   }
 
-  /** Number of definitions, retired ones included. */
-  get size(): number {
-    return this.definitions.size;
-  }
-
   async start(options: RegistryStartOptions): Promise<void> {
     this.options = options;
     const skipped = await this.repository.seed(options.seedKeys, options.maxDefinitions);
@@ -59,7 +51,24 @@ export class CustomFieldRegistry implements CustomFieldCatalog {
       );
     }
     await this.refresh();
-    await this.listen();
+    this.listener = new ListenClient({
+      connection: options.listenConnection,
+      applicationName: 'profile-service-registry',
+      channels: [CUSTOM_FIELD_CHANNEL],
+      name: 'custom field registry',
+      logger: options.logger,
+      onNotification: () => this.refreshQuietly(),
+      // Changes made while no connection listened were not announced to this one.
+      onConnected: () => this.refresh().catch((error: unknown) => this.logRefreshFailure(error)),
+    });
+    await this.listener
+      .start()
+      .catch((error: unknown) =>
+        options.logger.warn(
+          { err: error },
+          'custom field registry: LISTEN connection failed; retrying, and periodic re-reads continue',
+        ),
+      );
     this.timer = setInterval(() => this.refreshQuietly(), options.refreshMs);
     this.timer.unref();
   }
@@ -77,7 +86,6 @@ export class CustomFieldRegistry implements CustomFieldCatalog {
       try {
         do {
           this.pending = false;
-          this.reads += 1;
           const rows = await this.repository.listAll();
           this.definitions = new Map(rows.map((row) => [row.key, row]));
         } while (this.pending);
@@ -89,55 +97,16 @@ export class CustomFieldRegistry implements CustomFieldCatalog {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.reconnectTimer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.listener?.stop();
     await this.running?.catch(() => undefined);
   }
 
   private refreshQuietly(): void {
-    this.refresh().catch((error: unknown) =>
-      this.options?.logger.error({ err: error }, 'custom field registry: re-read failed; keeping the last copy'),
-    );
+    this.refresh().catch((error: unknown) => this.logRefreshFailure(error));
   }
 
-  private async listen(): Promise<void> {
-    const options = this.options!;
-    const client = new Client({ ...options.listenConnection, application_name: 'profile-service-registry' });
-    const lost = (error?: unknown) => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      if (this.stopped) return;
-      options.logger.warn(
-        { err: error, retryInMs: options.refreshMs },
-        'custom field registry: LISTEN connection lost; periodic re-reads continue',
-      );
-      this.scheduleReconnect();
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    client.on('notification', () => this.refreshQuietly());
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CUSTOM_FIELD_CHANNEL}`);
-    } catch (error) {
-      lost(error);
-      return;
-    }
-    // Changes made while the connection was being opened were not announced to it.
-    this.refreshQuietly();
-  }
-
-  private scheduleReconnect(): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      if (!this.stopped) void this.listen();
-    }, this.options!.refreshMs);
-    this.reconnectTimer.unref();
+  private logRefreshFailure(error: unknown): void {
+    this.options?.logger.error({ err: error }, 'custom field registry: re-read failed; keeping the last copy');
   }
 }

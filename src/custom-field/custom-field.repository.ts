@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { mapDatabaseError } from '../db/database-errors.js';
 import { inTransaction, type TransactionScope } from '../db/transaction.js';
 import type { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
-import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
+import type { CustomFieldDefinitionRecord } from './custom-field.model.js';
 
 /** The channel the registry table's trigger notifies on every change. */
 export const CUSTOM_FIELD_CHANNEL = 'profile_custom_field_changed';
@@ -16,8 +16,7 @@ export interface DefinitionChange {
   readonly write?: CustomFieldWrite;
 }
 
-export type DefineResult =
-  { readonly definition: CustomFieldDefinitionRecord; readonly created: boolean } | { readonly limitReached: true };
+export type DefineResult = { readonly definition: CustomFieldDefinitionRecord } | { readonly limitReached: true };
 
 interface DefinitionRow {
   key: string;
@@ -81,7 +80,7 @@ export class CustomFieldRepository {
          RETURNING ${COLUMNS}`,
         [change.key, change.description ?? null, change.maxBytes ?? null, change.read ?? null, change.write ?? null],
       );
-      return { definition: toRecord(row), created: !state.present };
+      return { definition: toRecord(row) };
     }, scope).catch((error: unknown) => {
       // The key and the description are the client's text (NUL); any other data exception is ours.
       throw mapDatabaseError(error, ['22021']);

@@ -1,10 +1,13 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { requireViewer, type Context } from '../context.js';
+import { requireViewer, type RequestContext } from '../shared/request-context.js';
 import { ProfileCustomFieldDefinitionInput } from './custom-field.inputs.js';
 import { ProfileCustomFieldDefinition } from './custom-field.types.js';
+import type { CustomFieldService } from './custom-field.service.js';
 
 @Resolver(() => ProfileCustomFieldDefinition)
 export class CustomFieldResolver {
+  constructor(private readonly fields: CustomFieldService) {}
+
   @Query(() => [ProfileCustomFieldDefinition], {
     description:
       'The custom field registry, ordered by key. Any signed-in user may list the fields in use; ' +
@@ -17,9 +20,9 @@ export class CustomFieldResolver {
       description: 'Also list retired fields (administrators only; FORBIDDEN otherwise).',
     })
     includeRetired: boolean | null,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<ProfileCustomFieldDefinition[]> {
-    return context.services.customFieldService.list(requireViewer(context), includeRetired === true);
+    return this.fields.list(requireViewer(context), includeRetired === true);
   }
 
   @Mutation(() => ProfileCustomFieldDefinition, {
@@ -30,9 +33,9 @@ export class CustomFieldResolver {
   async defineProfileCustomField(
     @Arg('input', () => ProfileCustomFieldDefinitionInput, { description: 'The definition or the change.' })
     input: ProfileCustomFieldDefinitionInput,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<ProfileCustomFieldDefinition> {
-    return context.services.customFieldService.define(requireViewer(context), input);
+    return this.fields.define(requireViewer(context), input);
   }
 
   @Mutation(() => ProfileCustomFieldDefinition, {
@@ -42,9 +45,9 @@ export class CustomFieldResolver {
   })
   async retireProfileCustomField(
     @Arg('key', { description: 'The full key of a defined field.' }) key: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<ProfileCustomFieldDefinition> {
-    return context.services.customFieldService.setRetired(requireViewer(context), key, true);
+    return this.fields.setRetired(requireViewer(context), key, true);
   }
 
   @Mutation(() => ProfileCustomFieldDefinition, {
@@ -52,8 +55,8 @@ export class CustomFieldResolver {
   })
   async restoreProfileCustomField(
     @Arg('key', { description: 'The full key of a defined field.' }) key: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<ProfileCustomFieldDefinition> {
-    return context.services.customFieldService.setRetired(requireViewer(context), key, false);
+    return this.fields.setRetired(requireViewer(context), key, false);
   }
 }

@@ -10,7 +10,7 @@ import {
   givenAttributes,
   type DefinitionInput,
 } from './custom-field.rules.js';
-import type { CustomFieldDefinitionRecord } from './custom-field.types.js';
+import type { CustomFieldDefinitionRecord } from './custom-field.model.js';
 
 /** Manages the registry: listing for everyone, changes for administrators (audited). */
 export class CustomFieldService {

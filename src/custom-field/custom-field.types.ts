@@ -1,20 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { CustomFieldRead, CustomFieldWrite } from './custom-field.enums.js';
-
-/** A registry entry as the application uses it. */
-export interface CustomFieldDefinitionRecord {
-  readonly key: string;
-  readonly description: string;
-  readonly maxBytes: number;
-  readonly read: CustomFieldRead;
-  readonly write: CustomFieldWrite;
-  readonly retired: boolean;
-}
-
-/** Which custom fields exist and how they may be used: read synchronously from memory. */
-export interface CustomFieldCatalog {
-  get(key: string): CustomFieldDefinitionRecord | undefined;
-}
+import type { CustomFieldDefinitionRecord } from './custom-field.model.js';
 
 @ObjectType({ description: 'A custom profile field declared in the registry.', simpleResolvers: true })
 export class ProfileCustomFieldDefinition implements CustomFieldDefinitionRecord {

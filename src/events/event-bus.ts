@@ -1,10 +1,9 @@
 import type { PoolClient } from 'pg';
 
+import type { ChangeNotice } from './profile-event.repository.js';
+
 /** What travels between instances: which user's profile changed, and the outbox event's ID. */
-export interface ChangeNotice {
-  readonly eventID: string;
-  readonly userID: string;
-}
+export type { ChangeNotice };
 
 export interface BusHandlers {
   /** A batch of notices published by some instance's relay. */

@@ -1,30 +1,38 @@
-import { Client, type PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import { ListenClient } from '../db/listen-client.js';
 import { decodeNotices, encodeNotices, type BusHandlers, type ChangeNotice, type EventBus } from './event-bus.js';
 
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5000;
-
 /**
- * LISTEN/NOTIFY on the application's database. The listener is a dedicated connection (a pooled
- * one would lose its LISTEN when returned); when it drops it is re-established with backoff, and
+ * LISTEN/NOTIFY on the application's database, through a ListenClient: after each (re)connection
  * `onConnected` catches up before the bus counts as connected again.
  */
 export class PostgresEventBus implements EventBus {
   readonly kind = 'postgres';
-  private client: Client | undefined;
+  private readonly listener: ListenClient;
   private handlers: BusHandlers | undefined;
-  private stopped = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly channel: string,
     /** Shown in pg_stat_activity, so operators (and tests) can find the listener. */
-    private readonly applicationName: string,
-    private readonly logger: Logger,
-  ) {}
+    applicationName: string,
+    logger: Logger,
+  ) {
+    this.listener = new ListenClient({
+      connection: { connectionString: url },
+      applicationName,
+      channels: [channel],
+      name: 'profile event listener',
+      logger,
+      onNotification: (_channel, payload) => {
+        if (payload) this.handlers?.onNotices(decodeNotices(payload));
+      },
+      onConnected: async () => {
+        await this.handlers?.onConnected();
+      },
+    });
+  }
 
   get notifyChannel(): string {
     return this.channel;
@@ -32,7 +40,13 @@ export class PostgresEventBus implements EventBus {
 
   async start(handlers: BusHandlers): Promise<void> {
     this.handlers = handlers;
-    await this.connect(true);
+    try {
+      await this.listener.start();
+    } catch (error) {
+      // At start-up the failure is the caller's to report, and nothing retries it.
+      await this.listener.stop();
+      throw error;
+    }
   }
 
   async publish(notices: readonly ChangeNotice[], transaction: PoolClient): Promise<void> {
@@ -44,55 +58,7 @@ export class PostgresEventBus implements EventBus {
     });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.reconnectTimer);
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client.end().catch(() => undefined);
-  }
-
-  private async connect(initial = false): Promise<void> {
-    const client = new Client({ connectionString: this.url, application_name: this.applicationName });
-    let failed = false;
-    let reconnect = !initial;
-    const onFailure = (error?: Error) => {
-      if (failed) return;
-      failed = true;
-      if (this.client === client) this.client = undefined;
-      client.removeAllListeners('notification');
-      client.end().catch(() => undefined);
-      if (this.stopped || !reconnect) return;
-      this.logger.warn({ err: error }, 'profile event listener lost its connection; reconnecting');
-      this.scheduleReconnect();
-    };
-    client.on('error', onFailure);
-    client.on('end', () => onFailure());
-    client.on('notification', (message) => {
-      if (message.channel === this.channel && message.payload) {
-        this.handlers?.onNotices(decodeNotices(message.payload));
-      }
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${this.channel}"`);
-      this.client = client;
-      await this.handlers?.onConnected();
-      this.reconnectDelay = RECONNECT_MIN_MS;
-      reconnect = true;
-    } catch (error) {
-      onFailure(error as Error);
-      // At start-up the failure is the caller's to report; later ones are retried.
-      if (initial) throw error;
-    }
-  }
-
-  private scheduleReconnect(): void {
-    clearTimeout(this.reconnectTimer);
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
-      if (!this.stopped) void this.connect();
-    }, delay);
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 }

@@ -1,17 +1,15 @@
-import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Viewer } from '../auth/viewer.js';
-import { BadUserInputError, ErrorReason } from '../errors.js';
-import type { ProfileLoader } from '../user/user.loaders.js';
-import type { ProfileRecord, UserProfileRepository } from '../user/user.repository.js';
-import { badInput, validateUserID } from '../user/user.rules.js';
+import { ErrorReason } from '../errors.js';
+import { badInput, checkUserIDList } from '../shared/input-rules.js';
+import { createProfileLoader } from '../user/user.loaders.js';
+import type { UserProfileRepository } from '../user/user.repository.js';
 import type { UserProfileService } from '../user/user.service.js';
-import type { User } from '../user/user.types.js';
+import type { UserView as User } from '../user/user.presenter.js';
 import type { ChangeNotice } from './event-bus.js';
 import type { ProfileEventRepository } from './profile-event.repository.js';
 
-export const MAX_SUBSCRIBED_USER_IDS = 100;
-/** Users per statement when loading profiles or catching up. */
+/** Users per statement when catching up. */
 const CHUNK = 1000;
 const FLUSH_RETRY_MS = 500;
 
@@ -99,32 +97,13 @@ export class ProfileEventHub {
     private readonly logger: Logger,
   ) {}
 
-  /** Number of live subscriptions on this instance. */
-  get subscriptionCount(): number {
-    const feeds = new Set<ProfileFeed>();
-    for (const set of this.feedsByUser.values()) for (const feed of set) feeds.add(feed);
-    return feeds.size;
-  }
-
-  /** Whether changes of `userID` are delivered from now on (its subscription is fully set up). */
-  isWatching(userID: string): boolean {
-    return this.feedsByUser.has(userID) && this.delivered.has(userID);
-  }
-
+  /**
+   * Starts watching `userIDs` for `viewer`. Resolves once every change committed from then on is
+   * delivered: the iterator is only handed out after the watermarks are read.
+   */
   async subscribe(viewer: Viewer, userIDs: readonly string[]): Promise<AsyncIterableIterator<User>> {
-    const distinct = [...new Set(userIDs)];
+    const distinct = checkUserIDList('userIDs', userIDs);
     if (distinct.length === 0) throw badInput('userIDs', ErrorReason.INVALID_VALUE, 'names no user');
-    if (distinct.length > MAX_SUBSCRIBED_USER_IDS) {
-      throw new BadUserInputError(
-        'userIDs',
-        ErrorReason.TOO_MANY,
-        `userIDs names ${distinct.length} distinct users; at most ${MAX_SUBSCRIBED_USER_IDS} are allowed`,
-      );
-    }
-    distinct.forEach((userID) => {
-      const problem = validateUserID(userID);
-      if (problem !== undefined) throw badInput(`userIDs[${userIDs.indexOf(userID)}]`, problem);
-    });
     const unwatched = distinct.filter((userID) => !this.feedsByUser.has(userID));
     const feed = new ProfileFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
     for (const userID of distinct) {
@@ -222,13 +201,11 @@ export class ProfileEventHub {
     const userIDs = [...this.changed].filter((userID) => this.feedsByUser.has(userID));
     this.changed.clear();
     if (userIDs.length === 0) return;
-    const records = new Map<string, ProfileRecord>();
+    // A request's loader, as users(ids:) uses: one statement loads every changed profile, and each
+    // subscriber's presenting below reads them from its cache.
+    const loader = createProfileLoader(this.profiles);
     try {
-      for (let i = 0; i < userIDs.length; i += CHUNK) {
-        for (const record of await this.profiles.findByIds(userIDs.slice(i, i + CHUNK))) {
-          records.set(record.userID, record);
-        }
-      }
+      await Promise.all(userIDs.map((userID) => loader.load(userID)));
     } catch (error) {
       // Not dropped: the same users are loaded again shortly.
       this.logger.warn({ err: error }, 'loading changed profiles failed; retrying');
@@ -237,10 +214,6 @@ export class ProfileEventHub {
       this.retryTimer = setTimeout(() => this.scheduleFlush(), FLUSH_RETRY_MS);
       return;
     }
-    // Every profile is already loaded: the loader only hands them to the same code users(ids:) runs.
-    const loader: ProfileLoader = new DataLoader<string, ProfileRecord | null>(async (ids) =>
-      ids.map((id) => records.get(id) ?? null),
-    );
     const feeds = new Map<ProfileFeed, string[]>();
     for (const userID of userIDs) {
       for (const feed of this.feedsByUser.get(userID) ?? []) {
@@ -251,7 +224,7 @@ export class ProfileEventHub {
     }
     for (const [feed, ids] of feeds) {
       try {
-        const { users } = await this.profileService.getProfiles(feed.viewer, ids, loader);
+        const users = await this.profileService.getProfiles(feed.viewer, ids, loader);
         for (const user of users) feed.push(user);
       } catch (error) {
         this.logger.error({ err: error }, 'presenting changed profiles to a subscriber failed');

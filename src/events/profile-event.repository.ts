@@ -1,5 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ChangeNotice } from './event-bus.js';
+/** That a profile changed: an outbox event and whose profile it is (what the bus carries). */
+export interface ChangeNotice {
+  readonly eventID: string;
+  readonly userID: string;
+}
 
 /** SQL on the `profile_event` outbox, outside the write path (which lives in UserProfileRepository). */
 export class ProfileEventRepository {

@@ -1,8 +1,9 @@
 import { GraphQLID } from 'graphql';
-import { Arg, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { requireViewer, type Context } from '../context.js';
+import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import type { Viewer } from '../auth/viewer.js';
+import { requireViewer, type RequestContext } from '../shared/request-context.js';
 import { User } from '../user/user.types.js';
-import { MAX_SUBSCRIBED_USER_IDS } from './profile-event-hub.js';
+import { LIMITS } from '../shared/input-rules.js';
 
 @Resolver(() => User)
 export class ProfileEventsResolver {
@@ -11,18 +12,29 @@ export class ProfileEventsResolver {
       'The profile of a watched user, each time a committed change altered some value of it (an update ' +
       'that changes nothing sends nothing). Profiles are shown as users(ids:) shows them to the caller; ' +
       'each delivery is the profile as it is now, so several quick changes may arrive as one. ' +
-      `At most ${MAX_SUBSCRIBED_USER_IDS} distinct IDs. Served over the graphql-ws protocol on the same path; ` +
+      `At most ${LIMITS.userIDsPerRequest} distinct IDs (more is BAD_USER_INPUT with reason TOO_MANY). Served over the graphql-ws protocol on the same path; ` +
       'send the bearer token as `authorization` in the connection_init payload.',
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { userIDs: string[] }, Context>) =>
-      context.services.profileEvents.hub.subscribe(requireViewer(context), args.userIDs),
+    // The hub that serves it exists only with the app's services: schema.ts wires it (see profileUpdatedSource).
+    subscribe: () => {
+      throw new Error('profileUpdated is served only by a schema built with its services');
+    },
   })
   profileUpdated(
     @Root() user: User,
     @Arg('userIDs', () => [GraphQLID], {
-      description: `The users to watch: 1 to ${MAX_SUBSCRIBED_USER_IDS} distinct IDs.`,
+      description: `The users to watch: 1 to ${LIMITS.userIDsPerRequest} distinct IDs; repeats count once.`,
     })
     _userIDs: string[],
   ): User {
     return user;
   }
+}
+
+/** What serves `profileUpdated`: the hub's stream of a viewer's watched profiles. */
+export type WatchProfiles = (viewer: Viewer, userIDs: string[]) => Promise<AsyncIterable<User>>;
+
+/** The `subscribe` of `profileUpdated` over `watch`, as graphql-js calls it. */
+export function profileUpdatedSource(watch: WatchProfiles) {
+  return (_root: unknown, args: { userIDs: string[] }, context: RequestContext) =>
+    watch(requireViewer(context), args.userIDs);
 }

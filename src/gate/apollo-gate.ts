@@ -3,7 +3,7 @@ import { writerOf, type Context } from '../context.js';
 import { earlyWorkOf } from '../execution/prepared-operations.js';
 import { requestRecordOf } from '../http/request-record.js';
 import { createRequestObserverPlugin } from '../observability/request-observer.js';
-import type { OperationGate } from './operation-gate.js';
+import { operationNotFound, type OperationGate } from './operation-gate.js';
 
 /**
  * The gate's per-request policies as Apollo plugin hooks (its document policies reach Apollo as
@@ -15,7 +15,7 @@ export function createApolloGatePlugins(gate: OperationGate): ApolloServerPlugin
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, contextValue }) {
-          if (operation === undefined) return;
+          if (operation === undefined) throw operationNotFound(request.operationName);
           const judged = earlyWorkOf(contextValue)?.admission;
           if (judged !== undefined) {
             if (judged.refusal !== undefined) throw judged.refusal;

@@ -62,6 +62,16 @@ export interface OperationGate {
   finish(record: RequestRecord, details: FinishedRecord): void;
 }
 
+/** A document with no operation of the requested name (or several and no name): the same refusal on every transport. */
+export function operationNotFound(operationName: string | null | undefined): GraphQLError {
+  return new GraphQLError(
+    operationName
+      ? `The document has no operation named "${operationName}"`
+      : 'The document names no operation to run, or several without operationName',
+    { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } },
+  );
+}
+
 export interface OperationGateOptions {
   readonly config: Config;
   readonly schema: GraphQLSchema;

@@ -14,7 +14,6 @@ export enum HttpRefusalReason {
   BODY_TOO_LARGE = 'BODY_TOO_LARGE',
   INVALID_JSON = 'INVALID_JSON',
   BATCH_LIMIT = 'BATCH_LIMIT',
-  INVALID_CHARACTERS = 'INVALID_CHARACTERS',
   /** A subscription sent over HTTP: subscriptions need the graphql-ws protocol on the same path. */
   SUBSCRIPTION_NEEDS_WEBSOCKET = 'SUBSCRIPTION_NEEDS_WEBSOCKET',
 }

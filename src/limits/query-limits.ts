@@ -10,19 +10,9 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { GraphQLLimits } from '../config.js';
+import { QueryLimitReason } from '../errors.js';
 
-/** `extensions.reason` of a request refused for its size or shape (code GRAPHQL_VALIDATION_FAILED). */
-export enum QueryLimitReason {
-  DEPTH_LIMIT = 'DEPTH_LIMIT',
-  ALIAS_LIMIT = 'ALIAS_LIMIT',
-  DUPLICATE_FIELD_LIMIT = 'DUPLICATE_FIELD_LIMIT',
-  DIRECTIVE_LIMIT = 'DIRECTIVE_LIMIT',
-  COST_LIMIT = 'COST_LIMIT',
-  /** Sent with GRAPHQL_PARSE_FAILED when the parser stopped at `maxTokens`. */
-  TOKEN_LIMIT = 'TOKEN_LIMIT',
-  /** The document asks for `__schema` or `__type` where introspection is off (production's default). */
-  INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED',
-}
+export { QueryLimitReason };
 
 type ValidationRule = (context: ValidationContext) => ASTVisitor;
 

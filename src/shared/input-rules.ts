@@ -35,6 +35,32 @@ export function validateUserID(userID: string): ErrorReason | undefined {
   return textProblem(userID, LIMITS.userIDBytes);
 }
 
+/**
+ * The rule for every list of user IDs an operation takes: at most `LIMITS.userIDsPerRequest`
+ * distinct IDs, each valid. More is BAD_USER_INPUT with reason TOO_MANY on `field` (nothing is
+ * cut silently); an invalid ID is named by where it first appears (`at(index)`). Returns the
+ * distinct IDs, first appearance first.
+ */
+export function checkUserIDList(
+  field: string,
+  ids: readonly string[],
+  at: (index: number) => string = (index) => `${field}[${index}]`,
+): string[] {
+  const distinct = [...new Set(ids)];
+  if (distinct.length > LIMITS.userIDsPerRequest) {
+    throw badInput(
+      field,
+      ErrorReason.TOO_MANY,
+      `names ${distinct.length} distinct users; at most ${LIMITS.userIDsPerRequest} are accepted`,
+    );
+  }
+  for (const userID of distinct) {
+    const problem = validateUserID(userID);
+    if (problem !== undefined) throw badInput(at(ids.indexOf(userID)), problem);
+  }
+  return distinct;
+}
+
 const DESCRIPTIONS: Record<ErrorReason, string> = {
   [ErrorReason.TOO_LONG]: 'is too long',
   [ErrorReason.INVALID_CHARACTERS]: 'contains control characters or malformed Unicode',

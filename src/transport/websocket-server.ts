@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketLimits } from '../config.js';
 import { createContext, type Services } from '../context.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
-import type { OperationGate } from '../gate/operation-gate.js';
+import { operationNotFound, type OperationGate } from '../gate/operation-gate.js';
 import { clientAddress, startOperationRecord, type RequestRecord } from '../http/request-record.js';
 
 export interface SubscriptionServerOptions {
@@ -230,11 +230,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       if (!('kind' in document)) return refuse(state, id, running, [...document]);
       const operation = getOperationAST(document, payload.operationName);
       if (!operation) {
-        return refuse(state, id, running, [
-          new GraphQLError('The document names no operation to run, or several without operationName', {
-            extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
-          }),
-        ]);
+        return refuse(state, id, running, [operationNotFound(payload.operationName)]);
       }
       record.operations.push({ name: operation.name?.value, outcome: 'success' });
       const variables = payload.variables ?? {};

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { contextSlot } from '../context-slot.js';
 import type { ProfileRecord, UserProfileRepository } from './user.repository.js';
 
 export type ProfileLoader = DataLoader<string, ProfileRecord | null>;
@@ -14,4 +15,23 @@ export function createProfileLoader(
     const byID = new Map(records.map((record) => [record.userID, record]));
     return userIDs.map((userID) => byID.get(userID) ?? null);
   });
+}
+
+/** The request's profile loader, made on first use and kept on the request's context. */
+export type ProfileLoaderOf = (context: object) => ProfileLoader;
+
+const loaderSlot = contextSlot<ProfileLoader>('profileLoader');
+
+export function createProfileLoaders(
+  repository: UserProfileRepository,
+  observeBatch?: (size: number) => void,
+): ProfileLoaderOf {
+  return (context) => {
+    let loader = loaderSlot.of(context);
+    if (loader === undefined) {
+      loader = createProfileLoader(repository, observeBatch);
+      loaderSlot.attach(context, loader);
+    }
+    return loader;
+  };
 }

@@ -1,9 +1,21 @@
 import type { Viewer } from '../auth/viewer.js';
 import { CustomFieldRead } from '../custom-field/custom-field.enums.js';
-import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.model.js';
 import { STANDARD_FIELDS } from './profile-fields.js';
+import type { StandardValues } from './profile-fields.js';
 import type { ProfileRecord } from './user.repository.js';
-import type { ProfileCustomField, User } from './user.types.js';
+
+export interface ProfileCustomFieldView {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A profile as one audience sees it: what services return and the GraphQL `User` type shows. */
+export interface UserView extends StandardValues {
+  readonly userID: string;
+  readonly profileCustomField: ProfileCustomFieldView[];
+  readonly lastUpdatedTime: Date;
+}
 
 /** Who reads a profile, which decides the custom fields they see. */
 export enum ProfileAudience {
@@ -24,8 +36,12 @@ export function audienceOf(viewer: Viewer, userID: string): ProfileAudience {
  * The API view of a stored profile: the custom fields the registry defines, is not retiring and
  * lets this audience read, ordered by key.
  */
-export function presentProfile(record: ProfileRecord, catalog: CustomFieldCatalog, audience: ProfileAudience): User {
-  const profileCustomField: ProfileCustomField[] = [];
+export function presentProfile(
+  record: ProfileRecord,
+  catalog: CustomFieldCatalog,
+  audience: ProfileAudience,
+): UserView {
+  const profileCustomField: ProfileCustomFieldView[] = [];
   for (const key in record.customFields) {
     const definition = catalog.get(key);
     if (definition === undefined || definition.retired) continue;
@@ -46,14 +62,14 @@ const toUser = new Function(
   'profileCustomField',
   `return { userID: record.userID, ${STANDARD_FIELDS.map((field) => `${field}: record.${field}`).join(', ')}, ` +
     'profileCustomField, lastUpdatedTime: record.lastUpdatedTime };',
-) as (record: ProfileRecord, profileCustomField: ProfileCustomField[]) => User;
+) as (record: ProfileRecord, profileCustomField: ProfileCustomFieldView[]) => UserView;
 
 /**
  * Orders a profile's few custom fields by key (as `Array.prototype.sort` would, by UTF-16 code
  * units) in place: an insertion sort allocates nothing, where sorting a fresh key array per
  * profile was a noticeable share of a 100-profile read's garbage.
  */
-function sortByKey(fields: ProfileCustomField[]): void {
+function sortByKey(fields: ProfileCustomFieldView[]): void {
   for (let i = 1; i < fields.length; i += 1) {
     const field = fields[i];
     let j = i - 1;

@@ -9,7 +9,13 @@ import {
   type StandardField,
   type StandardValues,
 } from './profile-fields.js';
-import type { ProfilePatch } from './user.rules.js';
+
+/** A validated update: the standard columns to set, custom values to set and custom keys to remove. */
+export interface ProfilePatch {
+  readonly standard: Partial<StandardValues>;
+  readonly customSet: Readonly<Record<string, string>>;
+  readonly customRemove: readonly string[];
+}
 
 /** A profile as stored: standard values plus every stored custom value, visible or not. */
 export interface ProfileRecord extends StandardValues {
@@ -32,25 +38,16 @@ export interface Statement extends QueryConfig {
   readonly fromInput?: readonly InputDataException[];
 }
 
-/** Runs one statement; the seam where statements are counted and errors are mapped. */
+/** Runs one statement, mapping its errors (see mapDatabaseError). */
 export interface SqlRunner {
   query<R extends QueryResultRow>(statement: Statement): Promise<R[]>;
-  /** The same runner (same counter) on one connection, e.g. a transaction's. */
+  /** The same runner on one connection, e.g. a transaction's. */
   on(connection: PoolClient): SqlRunner;
 }
 
-/** How many statements the runner has sent: read by tests that count SQL per request, and by metrics. */
-export interface StatementCounter {
-  count: number;
-}
-
-export function createSqlRunner(
-  connection: Pool | PoolClient | Client,
-  counter: StatementCounter = { count: 0 },
-): SqlRunner {
+export function createSqlRunner(connection: Pool | PoolClient | Client): SqlRunner {
   return {
     async query<R extends QueryResultRow>(statement: Statement) {
-      counter.count += 1;
       try {
         // pg reads only the QueryConfig part.
         return (await connection.query<R>(statement)).rows;
@@ -59,7 +56,7 @@ export function createSqlRunner(
       }
     },
     on(client) {
-      return createSqlRunner(client, counter);
+      return createSqlRunner(client);
     },
   };
 }

@@ -1,38 +1,37 @@
 import { GraphQLID } from 'graphql';
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { requireViewer, type Context } from '../context.js';
-import { WarningCode } from '../errors.js';
+import { requireViewer, type RequestContext } from '../shared/request-context.js';
 import { LIMITS } from '../shared/input-rules.js';
 import { UpdateMyProfileInput } from './user.inputs.js';
+import type { ProfileLoaderOf } from './user.loaders.js';
+import type { UserProfileService } from './user.service.js';
 import { User } from './user.types.js';
 
 @Resolver(() => User)
 export class UserResolver {
+  constructor(
+    private readonly profiles: UserProfileService,
+    private readonly loaderOf: ProfileLoaderOf,
+  ) {}
+
   @Query(() => User, { description: "The caller's own profile. The account is created on first use." })
-  async me(@Ctx() context: Context): Promise<User> {
-    return context.services.profileService.getOwnProfile(requireViewer(context), context.loaders.profile);
+  async me(@Ctx() context: RequestContext): Promise<User> {
+    return this.profiles.getOwnProfile(requireViewer(context), this.loaderOf(context));
   }
 
   @Query(() => [User], {
     description:
       'Profiles of the given users, in the order asked, each once; IDs with no account are left out. ' +
-      'Only the first 100 distinct IDs are used; more adds a USER_IDS_TRUNCATED warning to extensions.warnings.',
+      `At most ${LIMITS.userIDsPerRequest} distinct IDs (more is BAD_USER_INPUT with reason TOO_MANY).`,
   })
   async users(
-    @Arg('ids', () => [GraphQLID], { description: 'User IDs; at most 100 distinct ones are used.' }) ids: string[],
-    @Ctx() context: Context,
+    @Arg('ids', () => [GraphQLID], {
+      description: `User IDs: at most ${LIMITS.userIDsPerRequest} distinct ones; repeats count once.`,
+    })
+    ids: string[],
+    @Ctx() context: RequestContext,
   ): Promise<User[]> {
-    const viewer = requireViewer(context);
-    const result = await context.services.profileService.getProfiles(viewer, ids, context.loaders.profile);
-    if (result.truncatedFrom !== undefined) {
-      context.warnings.push({
-        code: WarningCode.USER_IDS_TRUNCATED,
-        message: `users(ids:) received ${result.truncatedFrom} distinct IDs; only the first ${LIMITS.userIDsPerRequest} were used`,
-        received: result.truncatedFrom,
-        used: LIMITS.userIDsPerRequest,
-      });
-    }
-    return result.users;
+    return this.profiles.getProfiles(requireViewer(context), ids, this.loaderOf(context));
   }
 
   @Mutation(() => User, {
@@ -43,8 +42,8 @@ export class UserResolver {
   })
   async updateMyProfile(
     @Arg('input', () => UpdateMyProfileInput, { description: 'The fields to change.' }) input: UpdateMyProfileInput,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<User> {
-    return context.services.profileService.updateOwnProfile(requireViewer(context), input, context.loaders.profile);
+    return this.profiles.updateOwnProfile(requireViewer(context), input, this.loaderOf(context));
   }
 }

@@ -1,10 +1,11 @@
 import { CustomFieldWrite } from '../custom-field/custom-field.enums.js';
-import type { CustomFieldDefinitionRecord } from '../custom-field/custom-field.types.js';
+import type { CustomFieldDefinitionRecord } from '../custom-field/custom-field.model.js';
 import { ErrorReason, ForbiddenError } from '../errors.js';
 import { badInput, checkText, describeReason, LIMITS } from '../shared/input-rules.js';
+import type { ProfilePatch } from './user.repository.js';
 import { PROFILE_FIELDS, specOf, STANDARD_FIELDS, type StandardField, type StandardValues } from './profile-fields.js';
 
-export { STANDARD_FIELDS, type StandardField, type StandardValues };
+export { STANDARD_FIELDS, type ProfilePatch, type StandardField, type StandardValues };
 
 export interface CustomFieldEntry {
   key: string;
@@ -15,13 +16,6 @@ export interface CustomFieldEntry {
 export type ProfileUpdateInput = { [K in StandardField]?: StandardValues[K] | null } & {
   profileCustomField?: readonly CustomFieldEntry[] | null;
 };
-
-/** A validated update: the standard columns to set, custom values to set and custom keys to remove. */
-export interface ProfilePatch {
-  readonly standard: Partial<StandardValues>;
-  readonly customSet: Readonly<Record<string, string>>;
-  readonly customRemove: readonly string[];
-}
 
 export interface PatchPolicy {
   /** The writer is an administrator: adminForbidType and ADMIN custom fields are allowed. */

@@ -1,21 +1,15 @@
 import type { Viewer } from '../auth/viewer.js';
 import type { TransactionScope } from '../db/transaction.js';
-import type { CustomFieldCatalog } from '../custom-field/custom-field.types.js';
+import type { CustomFieldCatalog } from '../custom-field/custom-field.model.js';
 import { ErrorReason } from '../errors.js';
 import type { ProfileLoader } from './user.loaders.js';
 import { audienceOf, presentProfile, ProfileAudience } from './user.presenter.js';
 import type { ProfileRecord, UserProfileRepository } from './user.repository.js';
 import { buildProfilePatch, type PatchPolicy, type ProfileUpdateInput } from './user.rules.js';
-import { badInput, LIMITS, validateUserID } from '../shared/input-rules.js';
-import type { User } from './user.types.js';
+import { badInput, checkUserIDList, validateUserID } from '../shared/input-rules.js';
+import type { UserView as User } from './user.presenter.js';
 
-export interface ProfilesResult {
-  readonly users: User[];
-  /** Set when more than 100 distinct IDs were asked for and only the first 100 were used. */
-  readonly truncatedFrom?: number;
-}
-
-/** Owns the profile rules: account creation on first use, visibility, the 100-ID cut, updates. */
+/** Owns the profile rules: account creation on first use, visibility, the user ID list rule, updates. */
 export class UserProfileService {
   constructor(
     private readonly repository: UserProfileRepository,
@@ -30,21 +24,17 @@ export class UserProfileService {
     );
   }
 
-  async getProfiles(viewer: Viewer, ids: readonly string[], loader: ProfileLoader): Promise<ProfilesResult> {
-    const distinct = [...new Set(ids)];
-    const used = distinct.slice(0, LIMITS.userIDsPerRequest);
-    used.forEach((userID) => {
-      const problem = validateUserID(userID);
-      if (problem !== undefined) throw badInput(`ids[${ids.indexOf(userID)}]`, problem);
-    });
+  /** Profiles as `users(ids:)` shows them to this viewer: in the order asked, each once, unknown IDs left out. */
+  async getProfiles(viewer: Viewer, ids: readonly string[], loader: ProfileLoader): Promise<User[]> {
+    const distinct = checkUserIDList('ids', ids);
     // One promise per ID rather than loadMany's two (it catches each key's failure separately); the
     // batch fails or succeeds as a whole, so the first failure is the answer either way.
-    const records = await Promise.all(used.map((userID) => loader.load(userID)));
+    const records = await Promise.all(distinct.map((userID) => loader.load(userID)));
     const users: User[] = [];
     for (const record of records) {
       if (record !== null) users.push(presentProfile(record, this.catalog, audienceOf(viewer, record.userID)));
     }
-    return distinct.length > used.length ? { users, truncatedFrom: distinct.length } : { users };
+    return users;
   }
 
   /**

@@ -1,13 +1,16 @@
 import { GraphQLID } from 'graphql';
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { requireViewer, type Context } from '../context.js';
+import { requireViewer, type RequestContext } from '../shared/request-context.js';
 import { WEBHOOK_ADMIN_LIMITS } from './webhook-admin.service.js';
 import { WebhookDeadLetter } from './webhook-admin.types.js';
+import type { WebhookAdminService } from './webhook-admin.service.js';
 
 const { perRequest, defaultPage } = WEBHOOK_ADMIN_LIMITS;
 
 @Resolver()
 export class WebhookAdminResolver {
+  constructor(private readonly webhooks: WebhookAdminService) {}
+
   @Query(() => [WebhookDeadLetter], {
     description:
       "Administrators: the webhook's dead letters, profile changes it gave up on, oldest first; " +
@@ -22,9 +25,9 @@ export class WebhookAdminResolver {
       description: 'Only those with a larger eventID: the last eventID of the previous page.',
     })
     after: string | null | undefined,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<WebhookDeadLetter[]> {
-    return context.services.webhookAdminService.listDeadLetters(requireViewer(context), first, after ?? undefined);
+    return this.webhooks.listDeadLetters(requireViewer(context), first, after ?? undefined);
   }
 
   @Mutation(() => Int, {
@@ -37,8 +40,8 @@ export class WebhookAdminResolver {
   async retryWebhookDeliveries(
     @Arg('eventIDs', () => [GraphQLID], { description: `The dead letters' eventIDs, at most ${perRequest}.` })
     eventIDs: string[],
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<number> {
-    return context.services.webhookAdminService.retryDeliveries(requireViewer(context), eventIDs);
+    return this.webhooks.retryDeliveries(requireViewer(context), eventIDs);
   }
 }

@@ -1,13 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { customValues, DEFINITION_FIELDS, eventually, PROFILE_FIELDS, uniqueFieldKey } from '../support/custom-fields';
+import { startAppProcess, type AppProcess } from '../support/app-process';
 import {
-  startTestServer,
-  TEST_JWT_SECRET,
-  uniqueUserID,
-  type GraphQLResponse,
-  type TestServer,
-} from '../support/test-server';
+  customValues,
+  defineField,
+  DEFINITION_FIELDS,
+  eventually,
+  PROFILE_FIELDS,
+  uniqueFieldKey,
+} from '../support/custom-fields';
+import { createOwnDatabase } from '../support/db';
+import { startTestServer, uniqueUserID, type GraphQLResponse, type TestServer } from '../support/test-server';
 
 const DEFINE = `mutation ($input: ProfileCustomFieldDefinitionInput!) {
   defineProfileCustomField(input: $input) { ${DEFINITION_FIELDS} } }`;
@@ -33,35 +34,17 @@ function inProcess(name: string, server: TestServer): Instance {
   return { name, request: (query, options) => server.request(query, options) };
 }
 
-/** Starts `node dist/src/main.js` as a separate process on the same database. */
+/** Starts `node dist/src/main.js` as a separate process on the same database, on a port of its choosing. */
 async function spawnServer(
   signer: TestServer,
   env: Record<string, string>,
-): Promise<{ instance: Instance; child: ChildProcess }> {
-  const port = 4400 + Math.floor(Math.random() * 100);
-  const output: string[] = [];
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/main.js')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: process.env.DATABASE_URL ?? '',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DB_MIGRATE: 'false',
-      PROFILE_CUSTOM_FIELD_LIMIT: '10000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}/graphql`;
+): Promise<AppProcess & { instance: Instance }> {
+  const app = await startAppProcess({ PROFILE_CUSTOM_FIELD_LIMIT: '10000', ...env });
   const instance: Instance = {
     name: 'separate process',
     async request(query, options) {
       const token = await signer.token(options.as, { admin: options.admin });
-      const response = await fetch(url, {
+      const response = await fetch(app.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query, variables: options.variables }),
@@ -69,28 +52,7 @@ async function spawnServer(
       return { ...((await response.json()) as GraphQLResponse), status: response.status };
     },
   };
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`the server process exited (${child.exitCode}): ${output.join('')}`);
-      try {
-        const response = await instance.request('{ me { userID } }', { as: uniqueUserID() });
-        return response.data?.me !== undefined;
-      } catch {
-        return false;
-      }
-    }, DEADLINE_MS);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
-  return { instance, child };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  return Object.assign(app, { instance });
 }
 
 /** True once `instance` accepts a write of `key` (and the value reads back). */
@@ -117,7 +79,7 @@ async function refusesAsRetired(instance: Instance, userID: string, key: string)
 describe('two server instances on one database', () => {
   let first: TestServer;
   let second: TestServer;
-  let child: ChildProcess | undefined;
+  let spawned: AppProcess | undefined;
 
   beforeAll(async () => {
     first = await startTestServer();
@@ -126,15 +88,15 @@ describe('two server instances on one database', () => {
   });
 
   afterAll(async () => {
-    if (child !== undefined) await stopProcess(child);
+    await spawned?.stop();
     await second?.stop();
     await first?.stop();
   });
 
   it('a field defined through one instance becomes usable through another process, and retiring it too', async () => {
-    const spawned = await spawnServer(first, { PROFILE_CUSTOM_FIELD_REFRESH_MS: '600000' });
-    child = spawned.child;
-    const instances = [inProcess('second in-process instance', second), spawned.instance];
+    const other = await spawnServer(first, { PROFILE_CUSTOM_FIELD_REFRESH_MS: '600000' });
+    spawned = other;
+    const instances = [inProcess('second in-process instance', second), other.instance];
 
     const key = uniqueFieldKey();
     const defined = await first.request(DEFINE, {
@@ -155,16 +117,15 @@ describe('two server instances on one database', () => {
     }
 
     // Retired through the separate process: the in-process instances learn it.
-    const retired = await spawned.instance.request(RETIRE, { as: 'retirer', admin: true, variables: { key } });
+    const retired = await other.instance.request(RETIRE, { as: 'retirer', admin: true, variables: { key } });
     expect(retired.errors).toBeUndefined();
     for (const server of [first, second]) {
       const user = uniqueUserID();
       await eventually(() => refusesAsRetired(inProcess('in-process', server), user, key), DEADLINE_MS);
     }
 
-    await stopProcess(spawned.child);
-    expect(spawned.child.exitCode).toBe(0);
-    child = undefined;
+    spawned = undefined;
+    expect(await other.stop()).toBe(0);
   });
 
   it('the periodic re-read picks up a change even when no notification is sent', async () => {
@@ -191,16 +152,74 @@ describe('two server instances on one database', () => {
 
 describe('the profile read path', () => {
   it('costs one SQL statement per request whatever the registry holds', async () => {
-    const server = await startTestServer();
+    // Its own database: no other test's definitions make its registry re-read during the count.
+    const database = await createOwnDatabase('profile_registry_reads');
+    const server = await startTestServer({
+      DATABASE_URL: database.url,
+      DB_MIGRATE: 'true',
+      PROFILE_CUSTOM_FIELD_REFRESH_MS: '600000',
+    });
     try {
+      // Every statement on the pool counts, the registry's re-reads included; only the relay is stopped.
+      await server.app.services.profileEvents.relay.stop();
+      const keys = Array.from({ length: 5 }, () => uniqueFieldKey());
+      for (const key of keys) await defineField(server, key);
       const ids = [uniqueUserID(), uniqueUserID(), uniqueUserID()];
-      for (const id of ids) await server.request('{ me { userID } }', { as: id });
+      for (const id of ids) {
+        const written = await server.request(UPDATE_MINE, {
+          as: id,
+          variables: { input: { profileCustomField: keys.map((key) => ({ key, value: id })) } },
+        });
+        expect(written.errors).toBeUndefined();
+      }
       const before = server.statements();
       const response = await server.request(USERS, { as: ids[0], variables: { ids } });
       expect(response.data!.users).toHaveLength(3);
+      expect(customValues(response.data!.users[2])[keys[4]]).toBe(ids[2]);
       expect(server.statements() - before).toBe(1);
     } finally {
       await server.stop();
+      await database.drop();
+    }
+  });
+});
+
+describe("the registry's LISTEN connection", () => {
+  it('re-reads the registry once it is back, catching up on what was not announced', async () => {
+    // Its own database: the listener to cut is the only registry listener connected to it.
+    const database = await createOwnDatabase('profile_registry_listen');
+    const server = await startTestServer({
+      DATABASE_URL: database.url,
+      DB_MIGRATE: 'true',
+      PROFILE_CUSTOM_FIELD_REFRESH_MS: '600000',
+    });
+    try {
+      const key = uniqueFieldKey();
+      const client = await server.app.database.pool.connect();
+      try {
+        await client.query('BEGIN');
+        // Replica mode skips the table's NOTIFY trigger: no listener hears of this definition.
+        await client.query('SET LOCAL session_replication_role = replica');
+        await client.query('INSERT INTO profile_custom_field (key) VALUES ($1)', [key]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const user = uniqueUserID();
+      expect(await canWrite(inProcess('listening', server), user, key, 'x')).toBe(false);
+
+      const listener = `SELECT pid FROM pg_stat_activity WHERE application_name = 'profile-service-registry' AND datname = current_database()`;
+      const { rows } = await server.app.database.pool.query<{ pid: number }>(listener);
+      expect(rows).toHaveLength(1);
+      await server.app.database.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+
+      await eventually(() => canWrite(inProcess('reconnected', server), user, key, 'caught up'), DEADLINE_MS);
+      const { rows: after } = await server.app.database.pool.query<{ pid: number }>(listener);
+      expect(after).toHaveLength(1);
+      expect(after[0].pid).not.toBe(rows[0].pid);
+    } finally {
+      await server.stop();
+      await database.drop();
     }
   });
 });

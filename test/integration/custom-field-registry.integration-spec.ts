@@ -1,4 +1,5 @@
 import { customValues, DEFINITION_FIELDS, defineField, PROFILE_FIELDS, uniqueFieldKey } from '../support/custom-fields';
+import { createOwnDatabase } from '../support/db';
 import { startTestServer, TEST_CUSTOM_FIELDS, uniqueUserID, type TestServer } from '../support/test-server';
 
 const DEFINE = `mutation ($input: ProfileCustomFieldDefinitionInput!) {
@@ -341,35 +342,36 @@ describe('retire and restore', () => {
 
 describe('the cap on definitions', () => {
   it('refuses new definitions beyond the cap, counts retired ones, and never blocks a restore or a change', async () => {
+    // Its own database: no other test defines fields there, so the cap is reached exactly.
+    const database = await createOwnDatabase('profile_field_cap');
+    const limit = TEST_CUSTOM_FIELDS.length + 3;
+    const capped = await startTestServer({
+      DATABASE_URL: database.url,
+      DB_MIGRATE: 'true',
+      PROFILE_CUSTOM_FIELD_LIMIT: String(limit),
+    });
     const count = async () =>
-      Number(
-        (await server.app.database.pool.query<{ n: string }>('SELECT count(*) AS n FROM profile_custom_field')).rows[0]
-          .n,
-      );
-    const limit = (await count()) + 3;
-    const capped = await startTestServer({ PROFILE_CUSTOM_FIELD_LIMIT: String(limit) });
+      (await capped.app.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM profile_custom_field'))
+        .rows[0].n;
     try {
+      expect(await count()).toBe(TEST_CUSTOM_FIELDS.length);
       const define = (key: string, input: Record<string, unknown> = {}) =>
         capped.request(DEFINE, { ...ADMIN, variables: { input: { key, ...input } } });
-      const ours: string[] = [];
-      let refusal;
-      for (let attempt = 0; attempt < 10 && refusal === undefined; attempt += 1) {
-        const key = uniqueFieldKey();
-        const response = await define(key);
-        if (response.errors === undefined) ours.push(key);
-        else refusal = { key, response };
-      }
-      expect(ours.length).toBeGreaterThanOrEqual(1);
-      expect(refusal).toBeDefined();
-      expect(refusal!.response.data).toBeNull();
-      expect(refusal!.response.errors?.[0].extensions).toMatchObject({
+      const ours = [uniqueFieldKey(), uniqueFieldKey(), uniqueFieldKey()];
+      for (const key of ours) expect((await define(key)).errors).toBeUndefined();
+      expect(await count()).toBe(limit);
+
+      const refusedKey = uniqueFieldKey();
+      const refused = await define(refusedKey);
+      expect(refused.data).toBeNull();
+      expect(refused.errors?.[0].extensions).toMatchObject({
         code: 'BAD_USER_INPUT',
         reason: 'LIMIT_REACHED',
         field: 'key',
       });
-      expect(await count()).toBeGreaterThanOrEqual(limit);
-      const stored = await server.app.database.pool.query('SELECT 1 FROM profile_custom_field WHERE key = $1', [
-        refusal!.key,
+      expect(await count()).toBe(limit);
+      const stored = await capped.app.database.pool.query('SELECT 1 FROM profile_custom_field WHERE key = $1', [
+        refusedKey,
       ]);
       expect(stored.rowCount).toBe(0);
 
@@ -383,8 +385,10 @@ describe('the cap on definitions', () => {
       expect(restored.data!.restoreProfileCustomField.retired).toBe(false);
       const changed = await define(ours[0], { description: 'changed at the cap' });
       expect(changed.data!.defineProfileCustomField.description).toBe('changed at the cap');
+      expect(await count()).toBe(limit);
     } finally {
       await capped.stop();
+      await database.drop();
     }
   });
 });

@@ -49,6 +49,8 @@ describe('the fast path for repeated operations', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
+    // Statements are counted on the server's pool: only requests may send any.
+    await server.stopBackgroundWork();
   });
   afterAll(() => server.stop());
 
@@ -65,15 +67,6 @@ describe('the fast path for repeated operations', () => {
     expect(server.statements() - statementsBefore).toBe(2);
     expect(first.status).toBe(200);
     expect(JSON.parse(first.text).data.users[0]).toMatchObject({ userID, nick: 'fast', level: 3 });
-    expect(second).toEqual(first);
-    expect(fast).toBe(1);
-  });
-
-  it('sends warnings in extensions, as Apollo does', async () => {
-    const ids = Array.from({ length: 101 }, (_, i) => `fast_cut_${i}`);
-    const query = 'query($ids: [ID!]!) { users(ids: $ids) { userID } }';
-    const { first, second, fast } = await twice(server, { query, variables: { ids } }, await bearer(uniqueUserID()));
-    expect(JSON.parse(first.text).extensions.warnings[0].code).toBe('USER_IDS_TRUNCATED');
     expect(second).toEqual(first);
     expect(fast).toBe(1);
   });

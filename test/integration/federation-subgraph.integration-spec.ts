@@ -9,6 +9,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
+  // Statements are counted on the server's pool: only requests may send any.
+  await server.stopBackgroundWork();
 });
 
 afterAll(async () => {

@@ -1,7 +1,15 @@
 import { GraphQLError } from 'graphql';
 import { Client, type Pool } from 'pg';
+import type { InputDataException } from '../../src/db/database-errors';
 import { createSqlRunner, type SqlRunner } from '../../src/user/user.repository';
-import { startTestServer, uniqueUserID, type GraphQLResponse, type TestServer } from '../support/test-server';
+import { storedProfile } from '../support/db';
+import {
+  countStatements,
+  startTestServer,
+  uniqueUserID,
+  type GraphQLResponse,
+  type TestServer,
+} from '../support/test-server';
 
 /** Sends a raw HTTP request to the GraphQL endpoint and returns status, headers and parsed body. */
 async function raw(
@@ -263,14 +271,30 @@ describe('hostile requests, with the production defaults', () => {
   });
 });
 
-describe('database-level surprises are BAD_USER_INPUT and change nothing', () => {
+/**
+ * Values the database would refuse, or store garbled, sent through the API: validation refuses
+ * each before any statement is sent (the next block shows what the database does with them).
+ */
+describe('values the database would refuse are BAD_USER_INPUT before any statement, and change nothing', () => {
   let server: TestServer;
+  let before: number;
 
   beforeAll(async () => {
     server = await startTestServer();
+    await server.stopBackgroundWork();
   });
   afterAll(() => server.stop());
+  beforeEach(() => {
+    before = server.statements();
+  });
   afterEach(() => expectHealthy(server));
+
+  /** The request (made first in each test) sent nothing to the database. */
+  async function refused(response: Promise<GraphQLResponse>): Promise<GraphQLResponse> {
+    const result = await response;
+    expect(server.statements() - before).toBe(0);
+    return result;
+  }
 
   const update = 'mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { nick } }';
 
@@ -280,7 +304,7 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
     ['a 100,000-character value', 'x'.repeat(100_000), 'TOO_LONG'],
   ])('in a nickname: %s', async (_name, nick, reason) => {
     const userID = uniqueUserID();
-    const result = await server.request(update, { as: userID, variables: { input: { nick } } });
+    const result = await refused(server.request(update, { as: userID, variables: { input: { nick } } }));
     expect(result.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'nick', reason });
     const me = await server.request('{ me { nick } }', { as: userID });
     expect(me.data?.me.nick).toBe('');
@@ -291,10 +315,12 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
     ['a lone surrogate', '\udc00', 'INVALID_CHARACTERS'],
     ['a very long ID', 'x'.repeat(3000), 'TOO_LONG'],
   ])('in users(ids:): %s', async (_name, id, reason) => {
-    const result = await server.request('query($ids: [ID!]!) { users(ids: $ids) { userID } }', {
-      as: uniqueUserID(),
-      variables: { ids: [uniqueUserID(), id] },
-    });
+    const result = await refused(
+      server.request('query($ids: [ID!]!) { users(ids: $ids) { userID } }', {
+        as: uniqueUserID(),
+        variables: { ids: [uniqueUserID(), id] },
+      }),
+    );
     expect(result.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ids[1]', reason });
   });
 
@@ -304,10 +330,12 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
     ['a very long key', `Tag_Profile_Custom_${'x'.repeat(3000)}`],
   ])('in a custom field key: %s', async (_name, key) => {
     const userID = uniqueUserID();
-    const result = await server.request(update, {
-      as: userID,
-      variables: { input: { nick: 'changed', profileCustomField: [{ key, value: 'v' }] } },
-    });
+    const result = await refused(
+      server.request(update, {
+        as: userID,
+        variables: { input: { nick: 'changed', profileCustomField: [{ key, value: 'v' }] } },
+      }),
+    );
     expect(result.errors?.[0].extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'profileCustomField[0].key',
@@ -318,10 +346,12 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
   });
 
   it('in a custom field value: a NUL byte', async () => {
-    const result = await server.request(update, {
-      as: uniqueUserID(),
-      variables: { input: { profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: '\u0000' }] } },
-    });
+    const result = await refused(
+      server.request(update, {
+        as: uniqueUserID(),
+        variables: { input: { profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: '\u0000' }] } },
+      }),
+    );
     expect(result.errors?.[0].extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'profileCustomField[0].value',
@@ -334,14 +364,14 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
     ['a lone surrogate', 'bad\ud800'],
     ['a very long ID', 'x'.repeat(3000)],
   ])('in a token subject: %s', async (_name, subject) => {
-    const result = await server.request('{ me { userID } }', { token: await server.token(subject) });
+    const token = await server.token(subject);
+    const result = await refused(server.request('{ me { userID } }', { token }));
     expect(result.errors?.[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'INVALID_TOKEN' });
   });
 
   it('in a federation representation: such IDs resolve to null, not to an error', async () => {
-    const result = await server.request(
-      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { userID } } }',
-      {
+    const result = await refused(
+      server.request('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { userID } } }', {
         as: uniqueUserID(),
         variables: {
           r: [
@@ -350,14 +380,73 @@ describe('database-level surprises are BAD_USER_INPUT and change nothing', () =>
             { __typename: 'User', userID: 'x'.repeat(3000) },
           ],
         },
-      },
+      }),
     );
     expect(result.errors).toBeUndefined();
     expect(result.data?._entities).toEqual([null, null, null]);
   });
 });
 
+/**
+ * Under validation, the statements themselves: the same values sent straight to the service's
+ * real statements reach the database, which refuses them with a data exception the statement
+ * declares, answered BAD_USER_INPUT; nothing changes.
+ */
 describe('the database safety net', () => {
+  let server: TestServer;
+  let statements: () => number;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await server.stopBackgroundWork();
+    statements = countStatements(server.app.database.pool);
+  });
+  afterAll(() => server.stop());
+
+  async function refusal(call: () => Promise<unknown>): Promise<GraphQLError> {
+    const before = statements();
+    const error = await call().then(
+      () => new Error('Postgres accepted the value'),
+      (caught: unknown) => caught,
+    );
+    // It was the database that refused: the statement was sent.
+    expect(statements() - before).toBe(1);
+    expect(error).toBeInstanceOf(GraphQLError);
+    return error as GraphQLError;
+  }
+
+  it.each([
+    ['one ID', ['a\u0000b']],
+    ['a list of IDs', () => [uniqueUserID(), 'a\u0000b']],
+    ['a list of IDs, one holding the separator of joined lists', () => [uniqueUserID(), 'a\u0001\u0000b']],
+  ])('refuses a NUL in a profile read of %s', async (_name, ids) => {
+    const list = typeof ids === 'function' ? ids() : ids;
+    const error = await refusal(() => server.app.services.profileRepository.findByIds(list));
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' });
+  });
+
+  it.each([
+    ['a NUL in a nickname', { standard: { nick: 'a\u0000b' }, customSet: {}, customRemove: [] }],
+    [
+      'a NUL in a custom field value',
+      { standard: {}, customSet: { Tag_Profile_Custom_Test1: '\u0000' }, customRemove: [] },
+    ],
+    [
+      'a NUL in a custom field key',
+      { standard: {}, customSet: { 'Tag_Profile_Custom_Te\u0000st1': 'v' }, customRemove: [] },
+    ],
+  ])('refuses %s in a profile update, changing nothing', async (_name, patch) => {
+    const repository = server.app.services.profileRepository;
+    const userID = uniqueUserID();
+    await repository.createIfMissing(userID);
+    const stored = await storedProfile(server.app.database.pool, userID);
+    const error = await refusal(() => repository.applyPatch(userID, patch, userID));
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' });
+    expect(await storedProfile(server.app.database.pool, userID)).toEqual(stored);
+  });
+});
+
+describe('the database errors the safety net maps', () => {
   let client: Client;
   let sql: SqlRunner;
 
@@ -371,21 +460,25 @@ describe('the database safety net', () => {
   afterAll(() => client.end());
 
   it.each([
-    ['22021 invalid byte sequence (NUL in text)', 'SELECT $1::text AS v', ['a\u0000b'], 'INVALID_CHARACTERS'],
+    ['22021', 'invalid byte sequence (NUL in text)', 'SELECT $1::text AS v', ['a\u0000b'], 'INVALID_CHARACTERS'],
     [
-      '22P05 untranslatable character (\\u0000 in jsonb)',
+      '22P05',
+      'untranslatable character (\\u0000 in jsonb)',
       'SELECT $1::jsonb AS v',
       ['{"k":"\\u0000"}'],
       'INVALID_CHARACTERS',
     ],
-    ['22001 value too long', 'INSERT INTO short_text (v) VALUES ($1)', ['abc'], 'TOO_LONG'],
-    ['22P02 invalid text representation', 'SELECT $1::uuid AS v', ['not-a-uuid'], 'INVALID_VALUE'],
-  ])('maps %s to BAD_USER_INPUT in a statement that declares it', async (_name, text, values, reason) => {
-    const fromInput = ['22001', '22021', '22P02', '22P05'] as const;
-    const error = await sql.query({ text, values, fromInput }).then(
-      () => new Error('Postgres accepted the value'),
-      (caught: unknown) => caught,
-    );
+    ['22001', 'value too long', 'INSERT INTO short_text (v) VALUES ($1)', ['abc'], 'TOO_LONG'],
+    ['22P02', 'invalid text representation', 'SELECT $1::uuid AS v', ['not-a-uuid'], 'INVALID_VALUE'],
+  ])('maps %s %s to BAD_USER_INPUT in a statement that declares it', async (code, _name, text, values, reason) => {
+    const rejection = (statement: Parameters<SqlRunner['query']>[0]) =>
+      sql.query(statement).then(
+        () => new Error('Postgres accepted the value'),
+        (caught: unknown) => caught,
+      );
+    // Undeclared, the error is the database's own, with its SQLSTATE.
+    expect((await rejection({ text, values })) as { code?: string }).toMatchObject({ code });
+    const error = await rejection({ text, values, fromInput: [code as InputDataException] });
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input', reason });
   });

@@ -9,6 +9,8 @@ describe('profile_event outbox', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
+    // Statements are counted on the server's pool: only requests may send any.
+    await server.stopBackgroundWork();
     db = new PgClient({ connectionString: process.env.DATABASE_URL });
     await db.connect();
   });

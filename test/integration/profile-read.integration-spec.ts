@@ -6,6 +6,8 @@ let server: TestServer;
 let pool: Pool;
 beforeAll(async () => {
   server = await startTestServer();
+  // Statements are counted on the server's pool: only requests may send any.
+  await server.stopBackgroundWork();
   pool = openTestPool();
 });
 afterAll(async () => {
@@ -108,19 +110,17 @@ describe('users(ids:)', () => {
     expect(response.extensions?.warnings).toBeUndefined();
   });
 
-  test('over 100 distinct IDs: the first 100 are used and a warning says so', async () => {
-    const ids = await createUsers(105);
-    // Duplicates do not count toward the 100.
-    const asked = [ids[0], ids[0], ...ids];
-    const response = await server.request('query ($ids: [ID!]!) { users(ids: $ids) { userID } }', {
-      as: uniqueUserID(),
-      variables: { ids: asked },
-    });
-    expect(response.errors).toBeUndefined();
-    expect(response.data!.users.map((u: { userID: string }) => u.userID)).toEqual(ids.slice(0, 100));
-    expect(response.extensions?.warnings).toEqual([
-      expect.objectContaining({ code: 'USER_IDS_TRUNCATED', received: 105, used: 100 }),
-    ]);
+  test('over 100 distinct IDs is BAD_USER_INPUT with reason TOO_MANY; repeats count once', async () => {
+    const ids = await createUsers(101);
+    const query = 'query ($ids: [ID!]!) { users(ids: $ids) { userID } }';
+    const refused = await server.request(query, { as: uniqueUserID(), variables: { ids } });
+    expect(refused.data).toBeNull();
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ids', reason: 'TOO_MANY' });
+
+    const repeated = [ids[0], ...ids.slice(0, 100), ids[99]];
+    const served = await server.request(query, { as: uniqueUserID(), variables: { ids: repeated } });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!.users.map((u: { userID: string }) => u.userID)).toEqual(ids.slice(0, 100));
   });
 
   test('me and users(ids:) in one request share one batch', async () => {

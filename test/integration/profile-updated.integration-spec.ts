@@ -4,7 +4,13 @@ import { createClient as createRedisClient } from 'redis';
 import { createSqlRunner, UserProfileRepository } from '../../src/user/user.repository';
 import { buildProfilePatch } from '../../src/user/user.rules';
 import { startAppProcess, type AppProcess } from '../support/app-process';
-import { connect, waitFor, type WsConnection } from '../support/subscription-client';
+import {
+  connect,
+  untilDelivering,
+  waitFor,
+  type LiveSubscription,
+  type WsConnection,
+} from '../support/subscription-client';
 import { defineField, eventually, uniqueFieldKey } from '../support/custom-fields';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
@@ -14,13 +20,16 @@ const SUBSCRIPTION = `subscription($ids: [ID!]!) { profileUpdated(userIDs: $ids)
 const USERS = `query($ids: [ID!]!) { users(ids: $ids) { ${PROFILE_FIELDS} } }`;
 const UPDATE = `mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { userID nick } }`;
 
-// Events written by the test itself (owner "nobody") are published by no relay within a test: a
-// subscriber can only learn of them through the catch-up that follows a listener reconnect.
+// Events written by the test itself (owner "nobody") are published by no relay of this file's
+// servers within a test; the servers of other test files, on the same database, take them over
+// and publish them on their channel, not this file's own. A subscriber can only learn of them
+// through the catch-up that follows a listener reconnect.
 const COMMON_ENV = { PROFILE_EVENTS_RELAY_TAKEOVER_MS: '600000', PROFILE_EVENTS_RELAY_POLL_MS: '200' };
+const ownChannel = () => `profile-service-test:${randomBytes(6).toString('hex')}`;
 
 const buses: Array<[string, Record<string, string>]> = [
-  ['Postgres LISTEN/NOTIFY', {}],
-  ['Redis pub/sub', { REDIS_URL, PROFILE_EVENTS_CHANNEL: `profile-service-test:${randomBytes(6).toString('hex')}` }],
+  ['Postgres LISTEN/NOTIFY', { PROFILE_EVENTS_CHANNEL: ownChannel() }],
+  ['Redis pub/sub', { REDIS_URL, PROFILE_EVENTS_CHANNEL: ownChannel() }],
 ];
 
 describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
@@ -61,17 +70,31 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     return (await response.json()) as { data?: any; errors?: Array<{ extensions: Record<string, any> }> };
   }
 
-  async function subscribeOnA(viewer: string, ids: string[]) {
+  /**
+   * A subscription on A to `ids` that changes committed from now on reach (changes before it are
+   * not sent): it also watches a probe user, changed until a change of it arrives. The probe's
+   * deliveries are left out of what it returns.
+   */
+  async function subscribeOnA(viewer: string, ids: string[]): Promise<LiveSubscription> {
     const connection = connect(a.url, await a.token(viewer));
     connections.push(connection);
-    return connection.subscribe(SUBSCRIPTION, { ids });
-  }
-
-  /** Changes committed from now on reach the subscription (changes before it are not sent). */
-  async function watching(userID: string) {
-    await waitFor(`instance A to watch ${userID}`, () =>
-      a.app.services.profileEvents.hub.isWatching(userID) ? true : undefined,
+    const probe = uniqueUserID('probe');
+    const live = connection.subscribe(SUBSCRIPTION, { ids: [...ids, probe] });
+    const isProbe = (r: { data?: Record<string, any> | null }) => r.data?.profileUpdated?.userID === probe;
+    await untilDelivering(
+      'the subscription to deliver',
+      (attempt) => a.request(UPDATE, { as: probe, variables: { input: { nick: `probe ${attempt}` } } }),
+      () => live.results.some(isProbe),
     );
+    return {
+      get results() {
+        return live.results.filter((r) => !isProbe(r));
+      },
+      errors: live.errors,
+      completed: live.completed,
+      next: (what, match) => live.next(what, (r) => !isProbe(r) && match(r)),
+      unsubscribe: live.unsubscribe,
+    };
   }
 
   async function eventCount(userID: string): Promise<number> {
@@ -84,7 +107,6 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     const owner = uniqueUserID('owner');
     expect((await updateThroughB(owner, { nick: 'before' })).errors).toBeUndefined();
     const live = await subscribeOnA(viewer, [owner]);
-    await watching(owner);
 
     expect((await updateThroughB(owner, { nick: 'after', level: 7 })).errors).toBeUndefined();
 
@@ -102,7 +124,6 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     // Subscribed before the first change, so its message is expected, and awaited, here: a change
     // committed just before a subscription may still be delivered to it.
     const live = await subscribeOnA(viewer, [owner, sentinel]);
-    await watching(owner);
     await updateThroughB(owner, { nick: 'same', level: 3 });
     await live.next('the first change', (r) => r.data?.profileUpdated?.userID === owner);
     const events = await eventCount(owner);
@@ -121,7 +142,6 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     const owner = uniqueUserID('owner');
     const sentinel = uniqueUserID('sentinel');
     const live = await subscribeOnA(viewer, [owner, sentinel]);
-    await watching(owner);
     await updateThroughB(owner, { nick: 'kept' });
     await live.next('the first change', (r) => r.data?.profileUpdated?.userID === owner);
     const events = await eventCount(owner);
@@ -166,7 +186,6 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     await defineField(a, privateKey, { read: 'PRIVATE' });
     const live = await subscribeOnA(viewer, [owner]);
     const own = await subscribeOnA(owner, [owner]);
-    await watching(owner);
 
     // B learns of the new definition through the registry's notification; retry until it has.
     let written: Awaited<ReturnType<typeof updateThroughB>> | undefined;
@@ -201,7 +220,6 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     const owner = uniqueUserID('owner');
     await updateThroughB(owner, { nick: 'before drop' });
     const live = await subscribeOnA(viewer, [owner]);
-    await watching(owner);
 
     // Written with an owner no relay serves: no notice is ever published for it during this test.
     const silent = new UserProfileRepository(createSqlRunner(a.app.database.pool), {

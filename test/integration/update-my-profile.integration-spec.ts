@@ -6,6 +6,8 @@ let server: TestServer;
 let pool: Pool;
 beforeAll(async () => {
   server = await startTestServer();
+  // Statements are counted on the server's pool: only requests may send any.
+  await server.stopBackgroundWork();
   pool = openTestPool();
 });
 afterAll(async () => {

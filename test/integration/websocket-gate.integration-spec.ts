@@ -121,6 +121,33 @@ describe('the WebSocket transport passes the same gate as HTTP (production)', ()
     }
   });
 
+  it('refuses an operationName the document lacks, over HTTP and the socket alike', async () => {
+    const userID = uniqueUserID('opname');
+    const socket = await open(userID);
+    for (const query of ['{ me { userID } }', 'subscription { profileUpdated(userIDs: ["a"]) { userID } }']) {
+      const response = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(userID)}` },
+        body: JSON.stringify({ query, operationName: 'Example' }),
+      });
+      expect(response.status).toBe(400);
+      const overHttpBody = (await response.json()) as ReceivedResult;
+      expect(refusal(overHttpBody)).toMatchObject({ code: 'OPERATION_RESOLUTION_FAILURE', stacktrace: undefined });
+    }
+    const watch = socket.client;
+    const errors = await new Promise<ReceivedResult['errors']>((resolve) => {
+      watch.subscribe(
+        { query: '{ me { userID } }', operationName: 'Example' },
+        {
+          next: () => undefined,
+          error: (error) => resolve(error as ReceivedResult['errors']),
+          complete: () => undefined,
+        },
+      );
+    });
+    expect(errors?.[0].extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+  });
+
   it('masks field suggestions over the socket too', async () => {
     const socket = await open(uniqueUserID('gate'));
     const result = await socket.execute('{ me { nik } }');

@@ -12,6 +12,30 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
   }
 }
 
+/**
+ * Waits until a subscription delivers: `change(attempt)` commits a change it should deliver (a new
+ * value each attempt) and is called again until `delivered()` holds. The server hands out a
+ * subscription's stream only once it is set up, so the first delivery shows that every change
+ * committed after it arrives too; one committed while it was being set up may not, hence the repeats.
+ */
+export async function untilDelivering(
+  what: string,
+  change: (attempt: number) => Promise<unknown>,
+  delivered: () => boolean,
+  timeoutMs = 15000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt += 1) {
+    await change(attempt);
+    const retryAt = Date.now() + 300;
+    while (Date.now() < retryAt) {
+      if (delivered()) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 export interface ReceivedResult {
   data?: Record<string, any> | null;
   errors?: Array<{ message: string; extensions?: Record<string, any> }>;
@@ -34,6 +58,9 @@ export interface WsConnection {
   execute(query: string, variables?: Record<string, unknown>): Promise<ReceivedResult>;
   /** The close event, once the socket closed. */
   readonly closed: () => { code: number; reason: string } | undefined;
+  /** When (Date.now()) the server acknowledged the connection, and when the socket closed. */
+  readonly connectedAt: () => number | undefined;
+  readonly closedAt: () => number | undefined;
   subscribe(query: string, variables?: Record<string, unknown>): LiveSubscription;
   dispose(): Promise<void>;
 }
@@ -51,6 +78,8 @@ export function connect(
   } = {},
 ): WsConnection {
   let closed: { code: number; reason: string } | undefined;
+  let connectedAt: number | undefined;
+  let closedAt: number | undefined;
   const headers = options.headers;
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
@@ -66,7 +95,9 @@ export function connect(
     retryAttempts: options.retryAttempts ?? 0,
     connectionParams: token === undefined ? {} : { [options.tokenParam ?? 'authorization']: `Bearer ${token}` },
     on: {
+      connected: () => void (connectedAt = Date.now()),
       closed: (event) => {
+        closedAt = Date.now();
         const { code, reason } = event as { code: number; reason: string };
         closed = { code, reason: String(reason) };
       },
@@ -76,6 +107,8 @@ export function connect(
   return {
     client,
     closed: () => closed,
+    connectedAt: () => connectedAt,
+    closedAt: () => closedAt,
     execute(query, variables) {
       return new Promise((resolve, reject) => {
         let result: ReceivedResult | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
 import pino from 'pino';
 import { startApp, type RunningApp } from '../../src/app';
 import { issueToken, type IssueTokenOptions } from '../../src/auth/token-issuer';
@@ -29,9 +30,33 @@ export interface TestServer {
       headers?: Record<string, string>;
     },
   ): Promise<GraphQLResponse<T>>;
-  /** Statements run through the profile SQL runner so far. */
+  /** Statements sent on the server's database pool so far, by anything: requests and background work alike. */
   statements(): number;
+  /**
+   * Stops what the server does on its own on the pool (relaying profile events, re-reading the
+   * custom field registry when told or on a timer), so that `statements()` counts only what requests send.
+   */
+  stopBackgroundWork(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Counts every statement sent on `pool` from now on: each client is wrapped the first time it is
+ * checked out (`pool.query` checks one out too).
+ */
+export function countStatements(pool: Pool): () => number {
+  let count = 0;
+  const counted = new WeakSet<PoolClient>();
+  pool.on('acquire', (client) => {
+    if (counted.has(client)) return;
+    counted.add(client);
+    const query = client.query;
+    client.query = function (this: PoolClient, ...args: unknown[]) {
+      count += 1;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof client.query;
+  });
+  return () => count;
 }
 
 /** A user ID no other test uses, so tests never see each other's rows. */
@@ -57,6 +82,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const app = await startApp(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const statements = countStatements(app.database.pool);
   const token = (userID: string, options?: IssueTokenOptions) =>
     issueToken(config.jwt.secret ?? TEST_JWT_SECRET, userID, options);
   return {
@@ -76,7 +102,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       const body = (await response.json()) as GraphQLResponse;
       return { ...body, status: response.status } as GraphQLResponse<any>;
     },
-    statements: () => app.services.sqlStatements.count,
+    statements,
+    async stopBackgroundWork() {
+      await app.services.profileEvents.relay.stop();
+      await app.services.customFieldCatalog.stop();
+    },
     stop: () => app.stop(),
   };
 }

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { loadConfig } from '../../src/config';
 import { CustomFieldRead, CustomFieldWrite } from '../../src/custom-field/custom-field.enums';
 import { buildDefinitionChange } from '../../src/custom-field/custom-field.rules';
-import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.types';
+import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.model';
 import { AllowType, ForbidType, Gender } from '../../src/user/user.enums';
 import { presentProfile, ProfileAudience } from '../../src/user/user.presenter';
 import type { ProfileRecord } from '../../src/user/user.repository';

@@ -1,5 +1,5 @@
 import { CustomFieldRead, CustomFieldWrite } from '../../src/custom-field/custom-field.enums';
-import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.types';
+import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.model';
 import { ErrorReason } from '../../src/errors';
 import { AllowType, ForbidType, Gender } from '../../src/user/user.enums';
 import { buildProfilePatch, type PatchPolicy, type ProfileUpdateInput } from '../../src/user/user.rules';
