@@ -49,7 +49,7 @@ export async function createContext(
   } catch (error) {
     auth = { error: error as GraphQLError };
   }
-  const context: Context = { auth, warnings: [] };
+  const context: Context = { auth };
   return record === undefined ? context : attachRequestRecord(context, record);
 }
 

@@ -33,9 +33,6 @@ export enum ErrorReason {
   TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
 }
 
-/** Warnings ride in `extensions.warnings` of a successful response. None is sent at present. */
-export enum WarningCode {}
-
 /** `extensions.reason` of a request refused for its size or shape (code GRAPHQL_VALIDATION_FAILED). */
 export enum QueryLimitReason {
   DEPTH_LIMIT = 'DEPTH_LIMIT',

@@ -56,7 +56,7 @@ export interface FastPathOptions {
  * content negotiation, hashing the text for the document cache, and the plugin hooks cost more CPU
  * per request than resolving a profile does. Everything the pipeline would do for such a request is
  * done here: variable coercion, the gate's admission (cost limit, write rate limit), execution,
- * warnings, `cache-control: no-store`, and the operation's record for the log line and metrics
+ * `cache-control: no-store`, and the operation's record for the log line and metrics
  * (which the HTTP server hands to the gate when the response is sent).
  *
  * Only success takes the whole fast path. Anything unusual (a batch, extensions such as persisted
@@ -113,9 +113,8 @@ export function createFastPath(options: FastPathOptions) {
       return { answered: false, context: attachEarlyWork(context, early) };
     }
 
-    // Apollo's order of fields and its trailing newline, so both paths send the same bytes.
-    const warnings = context.warnings.length > 0 ? { warnings: context.warnings } : undefined;
-    const text = JSON.stringify({ data: result.data, extensions: warnings }) + '\n';
+    // Apollo's trailing newline, so both paths send the same bytes.
+    const text = JSON.stringify({ data: result.data }) + '\n';
     record.operations.push({ name: operation.operation.name?.value, outcome: 'success' });
     services.metrics.observeFastPath();
     response.writeHead(200, {

@@ -1,23 +1,14 @@
 import type { GraphQLError } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
-import type { WarningCode } from '../errors.js';
-
-export interface Warning {
-  readonly code: WarningCode;
-  readonly message: string;
-  readonly [detail: string]: unknown;
-}
 
 /**
- * What one request carries, whatever transport brought it: the caller and the warnings collected
- * while answering. Services reach resolvers through their constructors, not through this; a
- * feature keeps its own per-request state (e.g. the profile loader) on it with a context slot.
+ * What one request carries, whatever transport brought it: the caller. Services reach resolvers
+ * through their constructors, not through this; a feature keeps its own per-request state (e.g.
+ * the profile loader) on it with a context slot.
  */
 export interface RequestContext {
   /** The verified caller, or the reason there is none (answered only by operations that need one). */
   readonly auth: { readonly viewer: Viewer } | { readonly error: GraphQLError };
-  /** Collected during execution, sent in `extensions.warnings`. */
-  readonly warnings: Warning[];
 }
 
 export function requireViewer(context: RequestContext): Viewer {
