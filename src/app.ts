@@ -9,6 +9,7 @@ import { CustomFieldRepository } from './custom-field/custom-field.repository.js
 import { CustomFieldService } from './custom-field/custom-field.service.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createReadinessCheck } from './db/readiness.js';
+import { ProfileEventHub } from './events/profile-event-hub.js';
 import { createProfileEvents } from './events/profile-events.js';
 import { seedDemoUsers } from './graphiql/demo-users.js';
 import { createWriteRateLimiter } from './limits/write-rate-limiter.js';
@@ -37,7 +38,7 @@ export function createServices(config: Config, database: Database, databaseUrl: 
   const profileEvents = createProfileEvents(config, { pool: database.pool, url: databaseUrl }, logger);
   const profileRepository = new UserProfileRepository(createSqlRunner(database.pool), profileEvents.outbox);
   const profileService = new UserProfileService(profileRepository, customFieldCatalog);
-  profileEvents.attach(profileRepository, profileService);
+  const profileEventHub = new ProfileEventHub(profileRepository, profileEvents.events, profileService, logger);
   const metrics = createMetrics();
   return {
     tokenVerifier: createTokenVerifier(config.jwt),
@@ -53,6 +54,7 @@ export function createServices(config: Config, database: Database, databaseUrl: 
     profileService,
     profileLoaders: createProfileLoaders(profileRepository, (size) => metrics.observeLoaderBatch('profile', size)),
     profileEvents,
+    profileEventHub,
     webhookAdminService: new WebhookAdminService(new WebhookDeliveryRepository(database.pool), audit, () =>
       profileEvents.webhook?.wake(),
     ),
@@ -105,7 +107,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       await database.close();
       throw error;
     }
-    await services.profileEvents.start();
+    await services.profileEvents.start(services.profileEventHub);
     const rateLimiter = createWriteRateLimiter(config.rateLimit, createSqlRunner(database.pool), (error) =>
       logger.warn({ err: error }, 'could not purge ended rate-limit windows'),
     );

@@ -4,6 +4,7 @@ import { attachRequestRecord, requestRecordOf, type RequestRecord } from './http
 import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
+import type { ProfileEventHub } from './events/profile-event-hub.js';
 import type { ProfileEvents } from './events/profile-events.js';
 import type { Writer } from './limits/write-rate-limiter.js';
 import type { Metrics } from './observability/metrics.js';
@@ -24,8 +25,10 @@ export interface Services {
   readonly profileService: UserProfileService;
   /** The request's profile loader (made per request, on first use). */
   readonly profileLoaders: ProfileLoaderOf;
-  /** Live profile changes: the profileUpdated subscriptions, the relay and the webhook. */
+  /** Live profile changes: the bus, the relay and the webhook. */
   readonly profileEvents: ProfileEvents;
+  /** The profileUpdated subscriptions on this instance. */
+  readonly profileEventHub: ProfileEventHub;
   /** The webhook's dead letters, for administrators. */
   readonly webhookAdminService: WebhookAdminService;
   readonly metrics: Metrics;

@@ -21,7 +21,7 @@ export type SchemaServices = Pick<
   | 'accountAdminService'
   | 'customFieldService'
   | 'webhookAdminService'
-  | 'profileEvents'
+  | 'profileEventHub'
 >;
 
 const RESOLVERS = [
@@ -79,7 +79,7 @@ export async function buildAppSchema(services?: SchemaServices): Promise<GraphQL
       ...resolvers.User,
       ...createUserReferenceResolver(services.profileService, services.profileLoaders),
     };
-    const { hub } = services.profileEvents;
+    const hub = services.profileEventHub;
     resolvers.Subscription.profileUpdated = {
       ...(resolvers.Subscription.profileUpdated as object),
       subscribe: profileUpdatedSource((viewer, userIDs) => hub.subscribe(viewer, userIDs)),

@@ -2,29 +2,32 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { OutboxOptions, UserProfileRepository } from '../user/user.repository.js';
-import type { UserProfileService } from '../user/user.service.js';
+import type { Outbox } from './outbox.repository.js';
 import { WebhookWorker } from '../webhook/webhook-worker.js';
 import type { EventBus } from './event-bus.js';
 import { EventRelay } from './event-relay.js';
 import { PostgresEventBus } from './postgres-event-bus.js';
-import { ProfileEventHub } from './profile-event-hub.js';
+import type { ProfileEventHub } from './profile-event-hub.js';
 import { ProfileEventRepository } from './profile-event.repository.js';
 import { RedisEventBus } from './redis-event-bus.js';
 
-/** Everything behind live profile changes on one instance: bus, relay, subscriptions, webhook. */
+/**
+ * Everything behind live profile changes on one instance but the hub: the bus, the relay, the
+ * webhook and the outbox the write path fills. The hub (subscriptions) is built after the profile
+ * repository and service, which need the outbox first, and is handed to `start`.
+ */
 export interface ProfileEvents {
   /** This instance's ID: written as `relay_owner`, and part of its connections' names. */
   readonly instanceID: string;
   readonly bus: EventBus;
-  readonly hub: ProfileEventHub;
   readonly relay: EventRelay;
   readonly webhook: WebhookWorker | undefined;
   /** How the profile write path fills the outbox and wakes the relay after a change. */
-  readonly outbox: OutboxOptions;
-  /** Gives the hub what it loads and presents profiles with (they need `outbox` first). */
-  attach(profiles: UserProfileRepository, profileService: UserProfileService): void;
-  start(): Promise<void>;
+  readonly outbox: Outbox;
+  /** The outbox's rows, as the hub reads them. */
+  readonly events: ProfileEventRepository;
+  /** Starts the bus (delivering to `hub`), the relay and the webhook. */
+  start(hub: ProfileEventHub): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,14 +55,11 @@ export function createProfileEvents(
     logger,
   );
   const webhook = config.webhook && new WebhookWorker(database.pool, config.webhook, logger);
-  let hub: ProfileEventHub | undefined;
+  let started: ProfileEventHub | undefined;
   return {
     instanceID,
     bus,
-    get hub(): ProfileEventHub {
-      if (!hub) throw new Error('profile events are not attached to the profile repository');
-      return hub;
-    },
+    events,
     relay,
     webhook,
     outbox: {
@@ -70,20 +70,17 @@ export function createProfileEvents(
         webhook?.wake();
       },
     },
-    attach(profiles, profileService) {
-      hub = new ProfileEventHub(profiles, events, profileService, logger);
-    },
-    async start() {
-      const started = this.hub;
+    async start(hub) {
+      started = hub;
       await bus.start({
-        onNotices: (notices) => started.onNotices(notices),
-        onConnected: () => started.catchUp(),
+        onNotices: (notices) => hub.onNotices(notices),
+        onConnected: () => hub.catchUp(),
       });
       relay.start();
       webhook?.start();
     },
     async stop() {
-      await hub?.close();
+      await started?.close();
       await relay.stop();
       await webhook?.stop();
       await bus.stop();

@@ -2,6 +2,7 @@ import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { mapDatabaseError, type InputDataException } from '../db/database-errors.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
 import type { TransactionScope } from '../db/transaction.js';
+import { DETACHED_OUTBOX, outboxInsert, type Outbox } from '../events/outbox.repository.js';
 import {
   postgresTypeOf,
   PROFILE_FIELDS,
@@ -192,11 +193,18 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
         .map((c) => `p.${c.trim()}`)
         .join(', ')}
     ), evt AS (
-      INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
-      SELECT upd.user_id, ${operator}, upd.last_updated_time, ${standardChanges.length > 0 ? standardChanges.join(' || ') : `'{}'::jsonb`},
-        ${customChanges}, ${relayOwner}, ${webhookPending}
-      FROM upd CROSS JOIN cur
-      RETURNING event_id
+      ${outboxInsert(
+        {
+          userID: 'upd.user_id',
+          operator,
+          eventTime: 'upd.last_updated_time',
+          changedFields: standardChanges.length > 0 ? standardChanges.join(' || ') : `'{}'::jsonb`,
+          changedCustomFields: customChanges,
+          relayOwner,
+          webhookPending,
+        },
+        { from: 'upd CROSS JOIN cur', returning: 'event_id' },
+      )}
     )
     SELECT upd.*, true AS changed, (SELECT event_id FROM evt) AS event_id FROM upd
     UNION ALL
@@ -204,16 +212,6 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
   // Parameters are always in field order, so one shape always yields the same text: a prepared
   // statement per shape lets Postgres plan it once per connection.
   return { name: `user_profile_update_${shape}`, text, values, fromInput: PATCH_INPUT_EXCEPTIONS, operatorIndex };
-}
-
-/** How changes are written into the `profile_event` outbox. */
-export interface OutboxOptions {
-  /** This instance's relay publishes the events it writes first (see src/events/event-relay.ts). */
-  readonly relayOwner: string;
-  /** Whether events wait for webhook delivery (true when a webhook URL is configured). */
-  readonly webhookPending: boolean;
-  /** Called after a change committed, e.g. to wake the local relay. */
-  readonly afterChange?: (userID: string, eventID: string) => void;
 }
 
 /** An account to import: absent nick or avatar means "leave as it is" (or the default when new). */
@@ -248,14 +246,23 @@ const IMPORT_ACCOUNTS: Omit<Statement, 'values'> = {
           THEN now() ELSE p.last_updated_time END
       RETURNING ${COLUMNS}
     ), evt AS (
-      INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
-      SELECT ins.user_id, $4::text, ins.last_updated_time,
-        CASE WHEN cur.nick IS DISTINCT FROM ins.nick THEN jsonb_build_object('nick', ins.nick) ELSE '{}'::jsonb END
-          || CASE WHEN cur.avatar IS DISTINCT FROM ins.avatar THEN jsonb_build_object('avatar', ins.avatar) ELSE '{}'::jsonb END,
-        '{}'::jsonb, $5::text, $6::boolean
-      FROM ins JOIN cur USING (user_id)
-      WHERE cur.nick IS DISTINCT FROM ins.nick OR cur.avatar IS DISTINCT FROM ins.avatar
-      RETURNING user_id, event_id
+      ${outboxInsert(
+        {
+          userID: 'ins.user_id',
+          operator: '$4::text',
+          eventTime: 'ins.last_updated_time',
+          changedFields: `CASE WHEN cur.nick IS DISTINCT FROM ins.nick THEN jsonb_build_object('nick', ins.nick) ELSE '{}'::jsonb END
+          || CASE WHEN cur.avatar IS DISTINCT FROM ins.avatar THEN jsonb_build_object('avatar', ins.avatar) ELSE '{}'::jsonb END`,
+          changedCustomFields: `'{}'::jsonb`,
+          relayOwner: '$5::text',
+          webhookPending: '$6::boolean',
+        },
+        {
+          from: 'ins JOIN cur USING (user_id)',
+          where: 'cur.nick IS DISTINCT FROM ins.nick OR cur.avatar IS DISTINCT FROM ins.avatar',
+          returning: 'user_id, event_id',
+        },
+      )}
     )
     SELECT ins.*, evt.event_id FROM ins LEFT JOIN evt USING (user_id)`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
@@ -270,7 +277,7 @@ const FIND_EXISTING_IDS: Omit<Statement, 'values'> = {
 export class UserProfileRepository {
   constructor(
     private readonly sql: SqlRunner,
-    private readonly outbox: OutboxOptions = { relayOwner: 'unknown', webhookPending: false },
+    private readonly outbox: Outbox = DETACHED_OUTBOX,
   ) {}
 
   /** This repository inside `scope`'s transaction: its statements join it, and it wakes the relay after the commit. */
