@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import type { SqlRunner } from '../user/user.repository.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 
 /** Who ran out of writes: `extensions.scope` of a RATE_LIMITED error. */
 export enum RateLimitScope {

@@ -1,5 +1,5 @@
-import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
-import { mapDatabaseError, type InputDataException } from '../db/database-errors.js';
+import type { InputDataException } from '../db/database-errors.js';
+import type { SqlRunner, Statement } from '../db/sql-runner.js';
 import { PROFILE_ROW_TYPES } from '../db/profile-row-types.js';
 import type { TransactionScope } from '../db/transaction.js';
 import { DETACHED_OUTBOX, outboxInsert, type Outbox } from '../events/outbox.repository.js';
@@ -29,37 +29,6 @@ export interface UpdateResult {
   readonly profile: ProfileRecord;
   /** False when every value in the patch equalled the stored one: nothing was written. */
   readonly changed: boolean;
-}
-
-/**
- * A statement, with the data exceptions its client-supplied parameters can cause: those are
- * answered BAD_USER_INPUT, any other is a bug of ours (see mapDatabaseError).
- */
-export interface Statement extends QueryConfig {
-  readonly fromInput?: readonly InputDataException[];
-}
-
-/** Runs one statement, mapping its errors (see mapDatabaseError). */
-export interface SqlRunner {
-  query<R extends QueryResultRow>(statement: Statement): Promise<R[]>;
-  /** The same runner on one connection, e.g. a transaction's. */
-  on(connection: PoolClient): SqlRunner;
-}
-
-export function createSqlRunner(connection: Pool | PoolClient | Client): SqlRunner {
-  return {
-    async query<R extends QueryResultRow>(statement: Statement) {
-      try {
-        // pg reads only the QueryConfig part.
-        return (await connection.query<R>(statement)).rows;
-      } catch (error) {
-        throw mapDatabaseError(error, statement.fromInput);
-      }
-    },
-    on(client) {
-      return createSqlRunner(client);
-    },
-  };
 }
 
 /** Every column a profile is read with, the standard fields' in declaration order. */

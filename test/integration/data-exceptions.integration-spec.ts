@@ -5,7 +5,7 @@ import { startApp, type RunningApp } from '../../src/app';
 import { issueToken } from '../../src/auth/token-issuer';
 import { loadConfig } from '../../src/config';
 import { CustomFieldRepository } from '../../src/custom-field/custom-field.repository';
-import { createSqlRunner } from '../../src/user/user.repository';
+import { createSqlRunner } from '../../src/db/sql-runner';
 import type { ProfilePatch } from '../../src/user/user.rules';
 import { uniqueFieldKey } from '../support/custom-fields';
 import { createOwnDatabase } from '../support/db';

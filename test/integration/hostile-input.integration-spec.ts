@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { Client, type Pool } from 'pg';
 import type { InputDataException } from '../../src/db/database-errors';
-import { createSqlRunner, type SqlRunner } from '../../src/user/user.repository';
+import { createSqlRunner, type SqlRunner } from '../../src/db/sql-runner';
 import { storedProfile } from '../support/db';
 import {
   countStatements,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { createClient as createRedisClient } from 'redis';
-import { createSqlRunner, UserProfileRepository } from '../../src/user/user.repository';
+import { createSqlRunner } from '../../src/db/sql-runner';
+import { UserProfileRepository } from '../../src/user/user.repository';
 import { buildProfilePatch } from '../../src/user/user.rules';
 import { startAppProcess, type AppProcess } from '../support/app-process';
 import {
