@@ -251,3 +251,8 @@ export function defaultOf(spec: FieldSpec): string | number {
 
 /** The field's spec, seen as the union every consumer switches on. */
 export const specOf = (field: StandardField): FieldSpec => PROFILE_FIELDS[field];
+
+/** Every standard field's value on a new account. */
+export const DEFAULT_STANDARD_VALUES = Object.freeze(
+  Object.fromEntries(STANDARD_FIELDS.map((field) => [field, defaultOf(PROFILE_FIELDS[field])])),
+) as Readonly<StandardValues>;

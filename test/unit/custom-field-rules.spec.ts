@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config';
 import { CustomFieldRead, CustomFieldWrite } from '../../src/custom-field/custom-field.enums';
 import { buildDefinitionChange } from '../../src/custom-field/custom-field.rules';
 import type { CustomFieldDefinitionRecord } from '../../src/custom-field/custom-field.model';
-import { AllowType, ForbidType, Gender } from '../../src/user/user.enums';
+import { DEFAULT_STANDARD_VALUES } from '../../src/user/profile-fields';
 import { presentProfile, ProfileAudience } from '../../src/user/user.presenter';
 import type { ProfileRecord } from '../../src/user/user.repository';
 import { buildProfilePatch, type PatchPolicy } from '../../src/user/user.rules';
@@ -88,18 +88,7 @@ describe('buildProfilePatch with the registry', () => {
 describe('presentProfile by audience', () => {
   const record: ProfileRecord = {
     userID: 'u1',
-    nick: '',
-    avatar: '',
-    gender: Gender.UNKNOWN,
-    selfSignature: '',
-    allowType: AllowType.NEED_CONFIRM,
-    birthday: 0,
-    location: '',
-    language: 0,
-    messageSettings: 0,
-    adminForbidType: ForbidType.NONE,
-    level: 0,
-    role: 0,
+    ...DEFAULT_STANDARD_VALUES,
     customFields: {
       Tag_Profile_Custom_Pub: 'p',
       Tag_Profile_Custom_Priv: 's',
