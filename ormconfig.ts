@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
 import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
+import { DEFAULT_EMBEDDED_PG_PORT } from './src/config.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
 import { ProfileEventEntity } from './src/events/profile-event.entity.js';
 import { RateLimitCounterEntity } from './src/limits/rate-limit-counter.entity.js';
@@ -16,7 +17,7 @@ export const ENTITIES = [
 ];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */
-export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/postgres`;
+export const EMBEDDED_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT}/postgres`;
 
 export interface PoolTimeouts {
   /** Fail a connection attempt after this long instead of waiting for the OS. */

@@ -1,11 +1,10 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { CUSTOM_FIELD_KEY_PATTERN } from './shared/input-rules.js';
 
 /** The secret `npm start` and `npm run token` use in development when JWT_SECRET is unset. Never valid in production. */
 export const DEVELOPMENT_JWT_SECRET = 'profile-service-development-secret-do-not-use-in-production';
-
-export const CUSTOM_FIELD_KEY_PATTERN = /^Tag_Profile_Custom_[A-Za-z][A-Za-z0-9]{0,7}$/;
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -154,6 +153,18 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads `file` (default `.env` in the current folder) into the environment before loadConfig,
+ * as `.env.example` suggests; a variable already set in the environment wins. Returns the file's
+ * path when there was one.
+ */
+export function loadEnvFile(file = '.env'): string | undefined {
+  const resolved = path.resolve(file);
+  if (!existsSync(resolved)) return undefined;
+  process.loadEnvFile(resolved);
+  return resolved;
+}
 
 /**
  * The only reader of the environment. Every problem is collected so a misconfigured

@@ -1,12 +1,15 @@
 import 'reflect-metadata';
+import os from 'node:os';
 import v8 from 'node:v8';
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadEnvFile } from './config.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
   let config;
+  let envFile: string | undefined;
   try {
+    envFile = loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -22,11 +25,27 @@ async function main(): Promise<void> {
     v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   }
   const logger = createLogger({ level: config.logLevel });
+  logger.info({ mode: config.nodeEnv, ...(envFile ? { envFile } : {}) }, config.modeReason);
   if (config.jwt.usesDevelopmentSecret) {
     logger.warn('JWT_SECRET is unset: using the documented development secret (never in production)');
   }
+  // Until the server is ready a signal ends the start at once; exiting runs the hook that stops an
+  // embedded Postgres, whose own process group a terminal's Ctrl-C does not reach.
+  const abortStart = (signal: NodeJS.Signals) => process.exit(128 + os.constants.signals[signal]);
+  process.once('SIGTERM', abortStart);
+  process.once('SIGINT', abortStart);
   const app = await startApp(config, logger);
+  process.removeListener('SIGTERM', abortStart);
+  process.removeListener('SIGINT', abortStart);
   logger.info({ url: app.url }, `profile service ready at ${app.url}`);
+  if (config.development) {
+    const next =
+      `Open ${app.url} in a browser: GraphiQL signs you in as demo_alice. ` +
+      'For curl or a client, `npm run -s token -- <userID>` prints a token; Ctrl-C stops the server.';
+    logger.info({ next }, 'what to do next');
+    // Logs are JSON lines for machines; someone at a terminal also gets the same hint in words.
+    if (process.stderr.isTTY) process.stderr.write(`\n  ${next}\n\n`);
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {
