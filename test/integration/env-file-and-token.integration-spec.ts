@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { issueToken } from '../../src/auth/token-issuer';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { waitFor } from '../support/subscription-client';
 import { TEST_JWT_SECRET, uniqueUserID } from '../support/test-server';
 
 const run = promisify(execFile);
@@ -74,6 +75,32 @@ describe('.env in the folder the server starts from', () => {
     } finally {
       overridden.child.kill('SIGTERM');
       await overridden.exited;
+    }
+  });
+});
+
+describe('the start-up in development', () => {
+  it('ends by saying what to do next', async () => {
+    const server = await startServerProcess({
+      NODE_ENV: 'development',
+      DATABASE_URL: process.env.DATABASE_URL,
+      DB_MIGRATE: 'false',
+      PORT: '0',
+    });
+    try {
+      const next = await waitFor('the next-step line', () =>
+        server
+          .output()
+          .split('\n')
+          .find((line) => line.includes('"msg":"what to do next"')),
+      );
+      expect(JSON.parse(next).next).toMatch(
+        /in a browser: GraphiQL signs you in as demo_alice.*npm run -s token -- <userID>/,
+      );
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
     }
   });
 });
