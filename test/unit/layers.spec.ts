@@ -16,7 +16,9 @@ export function layerOf(file: string): Layer {
   if (
     /^src\/(main|app|server|schema|context)\.ts$/.test(file) ||
     /^src\/(http|gate|execution|graphiql|transport)\//.test(file) ||
-    ['src/db/database.ts', 'src/db/readiness.ts', 'src/observability/request-observer.ts', 'ormconfig.ts'].includes(file)
+    ['src/db/database.ts', 'src/db/readiness.ts', 'src/observability/request-observer.ts', 'ormconfig.ts'].includes(
+      file,
+    )
   ) {
     return 'transport';
   }
@@ -24,7 +26,9 @@ export function layerOf(file: string): Layer {
   if (/\.(repository|entity|enums|model)\.ts$/.test(name) || name === 'profile-fields.ts') return 'repository';
   if (
     /^src\/(shared|db|scalars)\//.test(file) ||
-    ['src/errors.ts', 'src/config.ts', 'src/context-slot.ts', 'src/coalescing-poller.ts', 'src/logger.ts'].includes(file) ||
+    ['src/errors.ts', 'src/config.ts', 'src/context-slot.ts', 'src/coalescing-poller.ts', 'src/logger.ts'].includes(
+      file,
+    ) ||
     ['src/auth/viewer.ts', 'src/observability/metrics.ts'].includes(file)
   ) {
     return 'shared';
