@@ -4,13 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { issueToken } from '../../src/auth/token-issuer';
 import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
+import { findFreePort } from '../../src/db/free-port';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 // `npm start` with DATABASE_URL unset: the built server on its own embedded Postgres.
 jest.setTimeout(90_000);
 
 let dataDir: string;
-const pgPort = 55000 + (process.pid % 1000);
+let pgPort: number;
 const env = () => ({
   NODE_ENV: 'development',
   PORT: '0',
@@ -20,7 +21,8 @@ const env = () => ({
   PROFILE_CUSTOM_FIELDS: 'Tag_Profile_Custom_Test1',
 });
 
-beforeAll(() => {
+beforeAll(async () => {
+  pgPort = await findFreePort();
   const parent = mkdtempSync(path.join(os.tmpdir(), 'profile-start-'));
   chmodSync(parent, 0o755);
   // Two levels the server must create, as `.data/postgres` in a fresh clone.
