@@ -1,6 +1,6 @@
 # The production install (scripts/production-install.sh: npm ci, build, prune), in an image that
 # runs the built server as an unprivileged user. Give it DATABASE_URL and a key (JWT_SECRET,
-# JWT_JWKS_URL or JWT_PUBLIC_KEY); see README "Running in production".
+# JWT_JWKS_URL or JWT_PUBLIC_KEY); see docs/production.md.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY . .

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the profile service against the floor server (bench/floor-server.ts), same
- * machine, same database, same run. See README "Performance" for what it prints and how to read it.
+ * machine, same database, same run. See docs/performance.md for what it prints and how to read it.
  *
  *   npm run bench -- [--duration 5] [--connections 32] [--rounds 3] [--warmup 2] [--only me,...]
  *                    [--port 4791] [--floor-port 4792] [--pg-port 54339] [--pool 10] [--count 50]

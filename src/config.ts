@@ -11,7 +11,7 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Bounds on one GraphQL request; documented in README "Running in production". */
+/** Bounds on one GraphQL request; documented in docs/production.md. */
 export interface GraphQLLimits {
   readonly maxDepth: number;
   readonly maxAliases: number;

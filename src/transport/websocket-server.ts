@@ -111,7 +111,7 @@ type Extra = { readonly socket: WebSocket; readonly request: http.IncomingMessag
  * mutation as much as a subscription, passes the same gate as over HTTP (document limits,
  * introspection, cost, write rate limit by user and address, masking, the log line and metrics),
  * so the socket is no way around a policy. The socket itself is capped per address, per user and
- * per message size; refusals are close codes (see README "WebSocket caps"), and nothing a client
+ * per message size; refusals are close codes (see docs/production.md "Security"), and nothing a client
  * sends writes anything but JSON log lines.
  */
 export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
