@@ -188,7 +188,8 @@ function jsonForScriptBlock(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-export function renderPage(config: GraphiQLPageConfig, assets: { styles: string[]; scripts: string[] }): string {
+/** The start of both pages, up to and including `</head>`. */
+function pageHead(title: string, extra = ''): string {
   return `<!doctype html>
 <html lang="en">
   <head>
@@ -196,10 +197,13 @@ export function renderPage(config: GraphiQLPageConfig, assets: { styles: string[
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="robots" content="noindex">
     <link rel="icon" href="data:,">
-    <title>Profile service · GraphiQL</title>
-${assets.styles.map((href) => `    <link rel="stylesheet" href="${href}">`).join('\n')}
-    <style>${PAGE_STYLE}</style>
-  </head>
+    <title>${title}</title>
+${extra}  </head>`;
+}
+
+export function renderPage(config: GraphiQLPageConfig, assets: { styles: string[]; scripts: string[] }): string {
+  const styles = assets.styles.map((href) => `    <link rel="stylesheet" href="${href}">\n`).join('');
+  return `${pageHead('Profile service · GraphiQL', `${styles}    <style>${PAGE_STYLE}</style>\n`)}
   <body>
     <div id="graphiql">Loading GraphiQL…</div>
     <script type="application/json" id="graphiql-config">${jsonForScriptBlock(config)}</script>
@@ -211,15 +215,7 @@ ${assets.scripts.map((src) => `    <script src="${src}"></script>`).join('\n')}
 
 /** What a browser gets on the endpoint while GraphiQL is off: a static page, no scripts. */
 export function renderOffPage(endpoint: string): string {
-  return `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="robots" content="noindex">
-    <link rel="icon" href="data:,">
-    <title>Profile service · GraphiQL is off</title>
-  </head>
+  return `${pageHead('Profile service · GraphiQL is off')}
   <body>
     <h1>GraphiQL is off on this server</h1>
     <p>This is the profile service's GraphQL endpoint, <code>${endpoint}</code>, without its in-browser IDE.</p>
