@@ -12,16 +12,10 @@ import {
 } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { createFormatError } from '../errors.js';
+import { createFormatError, QueryLimitReason } from '../errors.js';
 import { HttpRefusalReason } from '../http/http-error.js';
 import type { RequestRecord } from '../http/request-record.js';
-import {
-  createIntrospectionRule,
-  createQueryLimitRules,
-  limitError,
-  operationCost,
-  QueryLimitReason,
-} from '../limits/query-limits.js';
+import { createIntrospectionRule, createQueryLimitRules, limitError, operationCost } from '../limits/query-limits.js';
 import { writesOf, type WriteRateLimiter, type Writer } from '../limits/write-rate-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { finishRecord, type FinishedRecord } from '../observability/request-observer.js';

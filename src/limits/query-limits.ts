@@ -12,8 +12,6 @@ import {
 import type { GraphQLLimits } from '../config.js';
 import { QueryLimitReason } from '../errors.js';
 
-export { QueryLimitReason };
-
 type ValidationRule = (context: ValidationContext) => ASTVisitor;
 
 /** Introspection is refused in production; where it is on, its deep standard query stays usable. */

@@ -11,10 +11,8 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { issueToken } from '../../src/auth/token-issuer';
-import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
 import { findFreePort } from '../../src/db/free-port';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { callAsDeveloper, startServerProcess, type ServerProcess } from '../support/server-process';
 
 // The built server on its own embedded Postgres (DATABASE_URL unset): who may use a data folder,
 // and how the server stops.
@@ -65,15 +63,7 @@ function stopLeftoverPostgres(dataDir: string): void {
   if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-async function call(server: ServerProcess | { url: string }, query: string, userID: string) {
-  const token = await issueToken(DEVELOPMENT_JWT_SECRET, userID);
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query }),
-  });
-  return (await response.json()) as { data?: any; errors?: unknown[] };
-}
+const call = callAsDeveloper;
 
 describe('the data folder', () => {
   it('is refused, and left as it is, when it holds files but no database it made', async () => {

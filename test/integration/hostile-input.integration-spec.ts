@@ -5,6 +5,7 @@ import { createSqlRunner, type SqlRunner } from '../../src/db/sql-runner';
 import { storedProfile } from '../support/db';
 import {
   countStatements,
+  SMALL_QUERY_LIMITS,
   startTestServer,
   uniqueUserID,
   type GraphQLResponse,
@@ -39,12 +40,7 @@ describe('hostile requests, with small limits configured', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      GRAPHQL_MAX_DEPTH: '2',
-      GRAPHQL_MAX_ALIASES: '3',
-      GRAPHQL_MAX_DUPLICATE_FIELDS: '2',
-      GRAPHQL_MAX_DIRECTIVES: '2',
-      GRAPHQL_MAX_TOKENS: '200',
-      GRAPHQL_MAX_COST: '60',
+      ...SMALL_QUERY_LIMITS,
       HTTP_BODY_LIMIT_BYTES: '4096',
     });
   });

@@ -2,10 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { issueToken } from '../../src/auth/token-issuer';
-import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
 import { findFreePort } from '../../src/db/free-port';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { callAsDeveloper, startServerProcess } from '../support/server-process';
 
 // `npm start` with DATABASE_URL unset: the built server on its own embedded Postgres.
 jest.setTimeout(90_000);
@@ -35,15 +33,7 @@ function postgresProcessesFor(dir: string): string[] {
   return ps.split('\n').filter((line) => line.includes(`-D ${dir}`));
 }
 
-async function call(server: ServerProcess, query: string, userID: string) {
-  const token = await issueToken(DEVELOPMENT_JWT_SECRET, userID);
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query }),
-  });
-  return (await response.json()) as { data?: any; errors?: unknown[] };
-}
+const call = callAsDeveloper;
 
 test('serves the API, keeps data across restarts, and leaves no Postgres behind', async () => {
   const first = await startServerProcess(env());

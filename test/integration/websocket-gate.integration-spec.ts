@@ -3,7 +3,7 @@ import type { RunningApp } from '../../src/app';
 import { issueToken } from '../../src/auth/token-issuer';
 import { startLoggedApp } from '../support/logged-app';
 import { connect, waitFor, type ReceivedResult, type WsConnection } from '../support/subscription-client';
-import { TEST_JWT_SECRET, uniqueUserID } from '../support/test-server';
+import { SMALL_QUERY_LIMITS, TEST_JWT_SECRET, uniqueUserID } from '../support/test-server';
 
 /** An address no other test uses, sent the way a gateway forwards it. */
 const uniqueAddress = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -44,12 +44,7 @@ describe('the WebSocket transport passes the same gate as HTTP (production)', ()
   beforeAll(async () => {
     ({ app, lines } = await startLoggedApp({
       TRUST_PROXY: 'true',
-      GRAPHQL_MAX_DEPTH: '2',
-      GRAPHQL_MAX_ALIASES: '3',
-      GRAPHQL_MAX_DUPLICATE_FIELDS: '2',
-      GRAPHQL_MAX_DIRECTIVES: '2',
-      GRAPHQL_MAX_TOKENS: '200',
-      GRAPHQL_MAX_COST: '60',
+      ...SMALL_QUERY_LIMITS,
       // A day-long window: the counts cannot reset in the middle of a test.
       RATE_LIMIT_WINDOW_SECONDS: '86400',
       RATE_LIMIT_WRITES_PER_USER: '3',

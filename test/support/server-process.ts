@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { issueToken } from '../../src/auth/token-issuer';
+import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
 
 const MAIN = path.resolve(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -44,4 +46,15 @@ export async function startServerProcess(
     });
   });
   return { child, url, output: () => output, exited };
+}
+
+/** POSTs `query` to a development server as `userID`, with a token signed by the development secret. */
+export async function callAsDeveloper(server: { url: string }, query: string, userID: string) {
+  const token = await issueToken(DEVELOPMENT_JWT_SECRET, userID);
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
 }

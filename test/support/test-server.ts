@@ -6,6 +6,16 @@ import { issueToken, type IssueTokenOptions } from '../../src/auth/token-issuer'
 import { loadConfig } from '../../src/config';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+/** Limits small enough for a test to go over each with a short document. */
+export const SMALL_QUERY_LIMITS = {
+  GRAPHQL_MAX_DEPTH: '2',
+  GRAPHQL_MAX_ALIASES: '3',
+  GRAPHQL_MAX_DUPLICATE_FIELDS: '2',
+  GRAPHQL_MAX_DIRECTIVES: '2',
+  GRAPHQL_MAX_TOKENS: '200',
+  GRAPHQL_MAX_COST: '60',
+} as const;
+
 export const TEST_CUSTOM_FIELDS = ['Tag_Profile_Custom_Test1', 'Tag_Profile_Custom_Test2', 'Tag_Profile_Custom_Mood'];
 
 export interface GraphQLResponse<T = Record<string, any>> {
