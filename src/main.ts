@@ -30,25 +30,16 @@ async function main(): Promise<void> {
     logger.warn('JWT_SECRET is unset: using the documented development secret (never in production)');
   }
   // Until the server is ready a signal ends the start at once; exiting runs the hook that stops an
-  // embedded Postgres, whose own process group a terminal's Ctrl-C does not reach.
-  const abortStart = (signal: NodeJS.Signals) => process.exit(128 + os.constants.signals[signal]);
-  process.once('SIGTERM', abortStart);
-  process.once('SIGINT', abortStart);
+  // embedded Postgres, whose own process group a terminal's Ctrl-C does not reach. One listener
+  // stays installed from here to the end: removing the last one would restore the default action
+  // (death by the signal) for a moment, and a Ctrl-C sent as soon as "ready" shows would land in it.
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => process.exit(128 + os.constants.signals[signal]);
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const app = await startApp(config, logger);
-  process.removeListener('SIGTERM', abortStart);
-  process.removeListener('SIGINT', abortStart);
-  logger.info({ url: app.url }, `profile service ready at ${app.url}`);
-  if (config.development) {
-    const next =
-      `Open ${app.url} in a browser: GraphiQL signs you in as demo_alice. ` +
-      'For curl or a client, `npm run -s token -- <userID>` prints a token; Ctrl-C stops the server.';
-    logger.info({ next }, 'what to do next');
-    // Logs are JSON lines for machines; someone at a terminal also gets the same hint in words.
-    if (process.stderr.isTTY) process.stderr.write(`\n  ${next}\n\n`);
-  }
-
+  // Switched before "ready" is logged, so a signal sent on reading it drains and stops.
   let stopping = false;
-  const shutdown = (signal: string) => {
+  onSignal = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -69,8 +60,15 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  logger.info({ url: app.url }, `profile service ready at ${app.url}`);
+  if (config.development) {
+    const next =
+      `Open ${app.url} in a browser: GraphiQL signs you in as demo_alice. ` +
+      'For curl or a client, `npm run -s token -- <userID>` prints a token; Ctrl-C stops the server.';
+    logger.info({ next }, 'what to do next');
+    // Logs are JSON lines for machines; someone at a terminal also gets the same hint in words.
+    if (process.stderr.isTTY) process.stderr.write(`\n  ${next}\n\n`);
+  }
 }
 
 main().catch((error: unknown) => {
