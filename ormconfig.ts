@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
+import { AccountTombstoneEntity } from './src/account/account-tombstone.entity.js';
 import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
 import { DEFAULT_EMBEDDED_PG_PORT } from './src/config.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
@@ -14,6 +15,7 @@ export const ENTITIES = [
   AdminAuditEntity,
   ProfileEventEntity,
   RateLimitCounterEntity,
+  AccountTombstoneEntity,
 ];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */

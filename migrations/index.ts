@@ -4,6 +4,7 @@ import { CreateProfileEvent1795634884962 } from './1795634884962-create-profile-
 import { CreateRateLimitCounter1795634874233 } from './1795634874233-create-rate-limit-counter.js';
 import { CountRepeatedAdminRefusals1795635731409 } from './1795635731409-count-repeated-admin-refusals.js';
 import { WebhookLeasesAndDeadLetters1796159583227 } from './1796159583227-webhook-leases-and-dead-letters.js';
+import { AccountLifecycle1796174052038 } from './1796174052038-account-lifecycle.js';
 
 // Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
 // whether they run from TypeScript sources or compiled output.
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   CreateCustomFieldRegistryAndAdminAudit1795634908826,
   CountRepeatedAdminRefusals1795635731409,
   WebhookLeasesAndDeadLetters1796159583227,
+  AccountLifecycle1796174052038,
 ];

@@ -1,8 +1,17 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
+/** Every kind of outbox event; only PROFILE_UPDATED carries field values. */
+export const PROFILE_EVENT_TYPES = [
+  'PROFILE_UPDATED',
+  'ACCOUNT_DELETED',
+  'ACCOUNT_DEACTIVATED',
+  'ACCOUNT_REACTIVATED',
+] as const;
+export type ProfileEventType = (typeof PROFILE_EVENT_TYPES)[number];
+
 /**
- * The transactional outbox: one row per committed profile change, written by the same statement
- * as the change. The relay publishes it to the instances; the webhook worker delivers it.
+ * The transactional outbox: one row per committed profile change or account event, written by the
+ * same statement (or transaction) as the change. The relay publishes it to the instances; the webhook worker delivers it.
  */
 @Entity({ name: 'profile_event' })
 @Index('profile_event_user_event', ['userID', 'eventID'])
@@ -23,6 +32,16 @@ export class ProfileEventEntity {
   /** The profile owner. */
   @Column({ name: 'user_id', type: 'text' })
   userID!: string;
+
+  /** What happened: a profile change, or an account deleted, deactivated or reactivated. */
+  @Column({
+    name: 'event_type',
+    type: 'enum',
+    enum: PROFILE_EVENT_TYPES,
+    enumName: 'profile_event_type',
+    default: 'PROFILE_UPDATED',
+  })
+  eventType!: ProfileEventType;
 
   /** Who made the change: the owner, or an administrator. */
   @Column({ type: 'text' })

@@ -79,6 +79,8 @@ const DESCRIPTIONS: Record<ErrorReason, string> = {
   [ErrorReason.LIMIT_REACHED]: 'would exceed a limit',
   [ErrorReason.UNKNOWN_ENTITY_TYPE]: 'does not name an entity type of this subgraph',
   [ErrorReason.TOO_MANY_SUBSCRIPTIONS]: 'exceeds the subscriptions allowed on one connection',
+  [ErrorReason.ACCOUNT_DEACTIVATED]: 'names a deactivated account',
+  [ErrorReason.ACCOUNT_DELETED]: 'names a deleted account',
 };
 
 /** How a reason reads after the name of the input at fault. */

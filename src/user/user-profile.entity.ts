@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, type ColumnOptions } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn, type ColumnOptions } from 'typeorm';
 import { defaultOf, postgresTypeOf, STANDARD_FIELDS, specOf, type FieldSpec } from './profile-fields.js';
 
 const UINT32 = 'BETWEEN 0 AND 4294967295';
@@ -30,6 +30,8 @@ function columnOf(spec: FieldSpec): ColumnOptions {
 @Entity({ name: 'user_profile' })
 @Check('user_profile_user_id_length', 'octet_length("user_id") BETWEEN 1 AND 32')
 @Check('user_profile_uint32', uint32Check)
+// Deactivated accounts are few; each instance reads them all at start (see src/account/).
+@Index('user_profile_deactivated', ['userID'], { where: '"deactivated_at" IS NOT NULL' })
 export class UserProfileEntity {
   @PrimaryColumn({ name: 'user_id', type: 'text', primaryKeyConstraintName: 'user_profile_pkey' })
   userID!: string;
@@ -45,6 +47,13 @@ export class UserProfileEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /**
+   * When an administrator deactivated the account, null while it is active. A deactivated account
+   * keeps its data but reads as missing to everyone but administrators.
+   */
+  @Column({ name: 'deactivated_at', type: 'timestamptz', nullable: true })
+  deactivatedAt!: Date | null;
 }
 
 for (const field of STANDARD_FIELDS) Column(columnOf(specOf(field)))(UserProfileEntity.prototype, field);
