@@ -1,4 +1,7 @@
 import type { Logger } from 'pino';
+import { AccountStateRegistry } from './account/account-state.registry.js';
+import { AccountStateRepository } from './account/account.repository.js';
+import { AccountLifecycleService } from './account/account.service.js';
 import { AdminAudit } from './admin/admin-audit.js';
 import { AccountAdminService } from './admin/admin.service.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
@@ -40,6 +43,8 @@ export function createServices(config: Config, database: Database, databaseUrl: 
   const profileRepository = new UserProfileRepository(createSqlRunner(database.pool), profileEvents.outbox);
   const profileService = new UserProfileService(profileRepository, customFieldCatalog);
   const profileEventHub = new ProfileEventHub(profileRepository, profileEvents.events, profileService, logger);
+  const accountStateRepository = new AccountStateRepository(createSqlRunner(database.pool), profileEvents.outbox);
+  const accountStates = new AccountStateRegistry(accountStateRepository);
   const metrics = createMetrics();
   return {
     tokenVerifier: createTokenVerifier(config.jwt),
@@ -51,6 +56,8 @@ export function createServices(config: Config, database: Database, databaseUrl: 
       config.customFieldRegistry.maxDefinitions,
     ),
     accountAdminService: new AccountAdminService(profileRepository, profileService, customFieldCatalog, audit),
+    accountLifecycleService: new AccountLifecycleService(accountStateRepository, profileService, audit, accountStates),
+    accountStates,
     profileRepository,
     profileService,
     profileLoaders: createProfileLoaders(profileRepository, (size) => metrics.observeLoaderBatch('profile', size)),
@@ -108,6 +115,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       await database.close();
       throw error;
     }
+    try {
+      await services.accountStates.start({
+        ...config.accountStates,
+        listenConnection: database.pool.options,
+        logger,
+      });
+    } catch (error) {
+      await services.accountStates.stop();
+      await services.customFieldCatalog.stop();
+      await database.close();
+      throw error;
+    }
     await services.profileEvents.start(services.profileEventHub);
     const rateLimiter = createWriteRateLimiter(config.rateLimit, createSqlRunner(database.pool), (error) =>
       logger.warn({ err: error }, 'could not purge ended rate-limit windows'),
@@ -129,6 +148,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         rateLimiter.stop();
         await services.profileEvents.stop();
         await services.customFieldCatalog.stop();
+        await services.accountStates.stop();
         await database.close();
         await stopEmbedded?.();
       },

@@ -65,6 +65,8 @@ export interface Config {
   readonly profileCustomFields: readonly string[];
   /** Custom field registry: the cap on definitions (retired ones count) and the re-read period. */
   readonly customFieldRegistry: { readonly maxDefinitions: number; readonly refreshMs: number };
+  /** Each instance's copy of deactivated and deleted accounts: re-read at least this often (ms). */
+  readonly accountStates: { readonly refreshMs: number };
   /** GraphiQL on GET /graphql for browsers; off in production unless GRAPHIQL=true. */
   readonly graphiql: boolean;
   /** Schema introspection; off in production unless INTROSPECTION=true. */
@@ -368,6 +370,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDefinitions,
       refreshMs: integer('PROFILE_CUSTOM_FIELD_REFRESH_MS', 5000, 100, 600000),
     },
+    accountStates: { refreshMs: integer('ACCOUNT_STATE_REFRESH_MS', 5000, 100, 600000) },
     graphiql: boolean('GRAPHIQL', !isProduction),
     introspection: boolean('INTROSPECTION', !isProduction),
     graphqlJit: boolean('GRAPHQL_JIT', true),

@@ -1,6 +1,9 @@
 import type { GraphQLError } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier.js';
+import type { Viewer } from './auth/viewer.js';
 import { attachRequestRecord, requestRecordOf, type RequestRecord } from './http/request-record.js';
+import type { AccountStateRegistry } from './account/account-state.registry.js';
+import type { AccountLifecycleService } from './account/account.service.js';
 import type { AccountAdminService } from './admin/admin.service.js';
 import type { CustomFieldRegistry } from './custom-field/custom-field.registry.js';
 import type { CustomFieldService } from './custom-field/custom-field.service.js';
@@ -21,6 +24,9 @@ export interface Services {
   readonly customFieldCatalog: CustomFieldRegistry;
   readonly customFieldService: CustomFieldService;
   readonly accountAdminService: AccountAdminService;
+  readonly accountLifecycleService: AccountLifecycleService;
+  /** Deactivated and deleted accounts, kept in memory per instance (see AccountStateRegistry). */
+  readonly accountStates: AccountStateRegistry;
   readonly profileRepository: UserProfileRepository;
   readonly profileService: UserProfileService;
   /** The request's profile loader (made per request, on first use). */
@@ -48,12 +54,24 @@ export async function createContext(
 ): Promise<Context> {
   let auth: Context['auth'];
   try {
-    auth = { viewer: await services.tokenVerifier.verifyAuthorization(authorization) };
+    auth = { viewer: await authenticate(services, authorization) };
   } catch (error) {
     auth = { error: error as GraphQLError };
   }
   const context: Context = { auth };
   return record === undefined ? context : attachRequestRecord(context, record);
+}
+
+/**
+ * The caller an `Authorization` header names, on every transport: a valid token whose account was
+ * not deleted after it was issued (UNAUTHENTICATED / ACCOUNT_DELETED) and is not deactivated
+ * (FORBIDDEN / ACCOUNT_DEACTIVATED).
+ */
+export async function authenticate(services: Services, authorization: string | undefined): Promise<Viewer> {
+  const viewer = await services.tokenVerifier.verifyAuthorization(authorization);
+  const refusal = services.accountStates.refusalOf(viewer);
+  if (refusal !== undefined) throw refusal;
+  return viewer;
 }
 
 /** Who a write counts against for the rate limit: the signed-in user, and the request's address. */

@@ -2,6 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { AccountLifecycleResolver } from './account/account.resolver.js';
 import { AccountAdminResolver } from './admin/admin.resolver.js';
 import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
 import type { Services } from './context.js';
@@ -19,6 +20,7 @@ export type SchemaServices = Pick<
   | 'profileService'
   | 'profileLoaders'
   | 'accountAdminService'
+  | 'accountLifecycleService'
   | 'customFieldService'
   | 'webhookAdminService'
   | 'profileEventHub'
@@ -28,6 +30,7 @@ const RESOLVERS = [
   UserResolver,
   CustomFieldResolver,
   AccountAdminResolver,
+  AccountLifecycleResolver,
   ProfileEventsResolver,
   WebhookAdminResolver,
 ];
@@ -39,6 +42,7 @@ function resolverInstances(services: SchemaServices): Map<unknown, object> {
     [UserResolver, new UserResolver(profileService, profileLoaders)],
     [CustomFieldResolver, new CustomFieldResolver(services.customFieldService)],
     [AccountAdminResolver, new AccountAdminResolver(services.accountAdminService, profileLoaders)],
+    [AccountLifecycleResolver, new AccountLifecycleResolver(services.accountLifecycleService, profileLoaders)],
     [ProfileEventsResolver, new ProfileEventsResolver()],
     [WebhookAdminResolver, new WebhookAdminResolver(services.webhookAdminService)],
   ]);

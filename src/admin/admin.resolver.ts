@@ -4,7 +4,7 @@ import { requireViewer, type RequestContext } from '../shared/request-context.js
 import { LIMITS } from '../shared/input-rules.js';
 import { UpdateMyProfileInput } from '../user/user.inputs.js';
 import { User } from '../user/user.types.js';
-import { AccountCheck, ImportAccountInput } from './admin.types.js';
+import { ImportAccountInput } from './admin.types.js';
 import type { ProfileLoaderOf } from '../user/user.loaders.js';
 import type { AccountAdminService } from './admin.service.js';
 
@@ -25,21 +25,6 @@ export class AccountAdminResolver {
     @Ctx() context: RequestContext,
   ): Promise<User | null> {
     return this.admins.getProfile(requireViewer(context), userID);
-  }
-
-  @Query(() => [AccountCheck], {
-    description:
-      'Administrators: whether each account exists, one answer per ID in the order given. ' +
-      `At most ${LIMITS.userIDsPerRequest} distinct IDs (more is BAD_USER_INPUT with reason TOO_MANY).`,
-  })
-  async checkAccounts(
-    @Arg('ids', () => [GraphQLID], {
-      description: `Account IDs: at most ${LIMITS.userIDsPerRequest} distinct ones; repeats count once.`,
-    })
-    ids: string[],
-    @Ctx() context: RequestContext,
-  ): Promise<AccountCheck[]> {
-    return this.admins.checkAccounts(requireViewer(context), ids);
   }
 
   @Mutation(() => [User], {

@@ -17,11 +17,6 @@ export interface AccountInput {
   avatar?: string | null;
 }
 
-export interface AccountCheckResult {
-  readonly userID: string;
-  readonly exists: boolean;
-}
-
 /** Re-raises a rule's input error under the path of the item it came from. */
 function within(prefix: string, error: unknown): unknown {
   if (error instanceof GraphQLError && error.extensions.code === ErrorCode.BAD_USER_INPUT) {
@@ -57,15 +52,6 @@ export class AccountAdminService {
     return this.audit.run(viewer, action, (scope) =>
       this.profiles.updateProfileAsAdmin(viewer, userID, input, loader, scope),
     );
-  }
-
-  async checkAccounts(viewer: Viewer, ids: readonly string[]): Promise<AccountCheckResult[]> {
-    return this.audit.run(viewer, { operation: 'checkAccounts', subjects: ids, fields: [] }, async (scope) => {
-      const distinct = checkUserIDList('ids', ids);
-      const existing =
-        distinct.length === 0 ? new Set<string>() : await this.repository.within(scope).findExistingIds(distinct);
-      return ids.map((userID) => ({ userID, exists: existing.has(userID) }));
-    });
   }
 
   async importAccounts(viewer: Viewer, accounts: readonly AccountInput[], loader: ProfileLoader): Promise<User[]> {

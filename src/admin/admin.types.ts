@@ -13,11 +13,14 @@ export class ImportAccountInput {
   avatar?: string;
 }
 
-@ObjectType({ description: 'Whether an account exists.', simpleResolvers: true })
+@ObjectType({ description: 'Whether an account exists, and whether it is deactivated.', simpleResolvers: true })
 export class AccountCheck {
   @Field(() => GraphQLID, { description: 'The account ID asked about.' })
   userID!: string;
 
   @Field({ description: 'True when the account exists (was imported or has signed in).' })
   exists!: boolean;
+
+  @Field({ description: 'True when the account exists and an administrator has deactivated it.' })
+  deactivated!: boolean;
 }

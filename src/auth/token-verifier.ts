@@ -117,9 +117,12 @@ export function createTokenVerifier(options: VerifierOptions | string): TokenVer
         throw invalid('The token subject is not a valid user ID');
       }
       const isAdmin = payload.role === 'admin';
-      return typeof payload.exp === 'number'
-        ? { userID, isAdmin, expiresAt: (payload.exp + config.clockToleranceSeconds) * 1000 }
-        : { userID, isAdmin };
+      return {
+        userID,
+        isAdmin,
+        ...(typeof payload.exp === 'number' ? { expiresAt: (payload.exp + config.clockToleranceSeconds) * 1000 } : {}),
+        ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat } : {}),
+      };
     },
   };
 }

@@ -4,4 +4,6 @@ export interface Viewer {
   readonly isAdmin: boolean;
   /** When the token stops being accepted (its `exp` plus the allowed clock skew), in ms since the epoch. */
   readonly expiresAt?: number;
+  /** When the token was issued (its `iat`), in seconds since the epoch; absent when it names none. */
+  readonly issuedAt?: number;
 }

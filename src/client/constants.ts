@@ -26,8 +26,10 @@ export const ERROR_CODE = Object.freeze({
   NETWORK_ERROR: 2800,
   /** Too many requests; retry later. */
   OVER_FREQUENCY_LIMIT: 2996,
-  /** The account does not exist. */
+  /** The account does not exist; also a token whose account was deleted after it was issued. */
   ACCOUNT_NOT_FOUND: 40003,
+  /** The caller's account is deactivated (this service's own code: an administrator may reactivate it). */
+  ACCOUNT_DEACTIVATED: 40010,
   /** The operation needs administrator rights. */
   ADMIN_REQUIRED: 40004,
   /** Something failed on the server; retrying may help. */

@@ -3,7 +3,9 @@ import { createClient, type ProfileClient, type ProfileClientOptions } from './p
 export { ERROR_CODE, EVENT, TYPES, type ProfileEvent } from './constants.js';
 export { ProfileClientError } from './errors.js';
 export type {
+  PersonalData,
   Profile,
+  ProfileHistoryEntry,
   ProfileClient,
   ProfileClientOptions,
   ProfileClientResponse,

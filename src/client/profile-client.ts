@@ -41,10 +41,35 @@ export interface ProfileClientOptions {
   logger?: { warn(message: string): void };
 }
 
+/** One event of the change history the server keeps, as exportMyData lists it. */
+export interface ProfileHistoryEntry {
+  eventID: string;
+  eventType: 'PROFILE_UPDATED' | 'ACCOUNT_DELETED' | 'ACCOUNT_DEACTIVATED' | 'ACCOUNT_REACTIVATED';
+  /** In milliseconds since the epoch. */
+  eventTime: number;
+  operator: string;
+  /** The new values as text (numbers in decimal, enums by the API's names); null when a custom value was removed. */
+  changes: Array<{ field: string; value: string | null }>;
+}
+
+/** Everything the server holds about the caller. */
+export interface PersonalData {
+  /** In milliseconds since the epoch. */
+  exportedAt: number;
+  profile: Profile;
+  /** Every custom value stored, those of fields retired since included. */
+  storedCustomFields: Array<{ key: string; value: string }>;
+  history: ProfileHistoryEntry[];
+}
+
 export interface ProfileClient {
   getMyProfile(): Promise<ProfileClientResponse<Profile>>;
   getUserProfile(options: { userIDList: string[] }): Promise<ProfileClientResponse<Profile[]>>;
   updateMyProfile(options: UpdateMyProfileOptions): Promise<ProfileClientResponse<Profile>>;
+  /** Erases the caller's account; `deleted` is false when there was none. Tokens issued until then stop working. */
+  deleteMyAccount(): Promise<ProfileClientResponse<{ deleted: boolean }>>;
+  /** Everything the server holds about the caller. */
+  exportMyData(): Promise<ProfileClientResponse<PersonalData>>;
   /** Handlers receive an array of changed profiles, for the caller and every watched user. */
   on(event: ProfileEvent, handler: (event: ProfileUpdatedEvent) => void): void;
   off(event: ProfileEvent, handler: (event: ProfileUpdatedEvent) => void): void;
@@ -101,6 +126,14 @@ const ENUM_FIELDS = STANDARD_FIELDS.flatMap((field) => {
 });
 
 type ApiProfile = Omit<Profile, 'lastUpdatedTime'> & { lastUpdatedTime: string };
+
+/** exportMyData as the API answers it. */
+interface ApiPersonalData {
+  exportedAt: string;
+  profile: ApiProfile;
+  storedCustomFields: Array<{ key: string; value: string }>;
+  history: Array<Omit<ProfileHistoryEntry, 'eventTime'> & { eventTime: string }>;
+}
 
 function fromApi(profile: ApiProfile): Profile {
   const mapped: Profile = {
@@ -225,7 +258,10 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
     }
     const first = body.errors?.[0];
     if (first !== undefined) {
-      if (first.extensions?.code === 'UNAUTHENTICATED' && !retried) return execute(query, variables, true);
+      // A fresh token may help an expired one; a deleted account's, never (a later token is a new account).
+      if (first.extensions?.code === 'UNAUTHENTICATED' && first.extensions.reason !== 'ACCOUNT_DELETED' && !retried) {
+        return execute(query, variables, true);
+      }
       throw toClientError(first);
     }
     if (body.data === undefined || body.data === null) {
@@ -323,6 +359,32 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
         { input },
       );
       return ok(fromApi(data.updateMyProfile));
+    },
+
+    async deleteMyAccount() {
+      const data = await execute<{ deleteMyAccount: boolean }>(`mutation { deleteMyAccount }`, {});
+      return ok({ deleted: data.deleteMyAccount });
+    },
+
+    async exportMyData() {
+      const data = await execute<{ exportMyData: ApiPersonalData }>(
+        `query { exportMyData { exportedAt profile { ${PROFILE_SELECTION} } storedCustomFields { key value }
+          history { eventID eventType eventTime operator changes { field value } } } }`,
+        {},
+      );
+      const exported = data.exportMyData;
+      return ok({
+        exportedAt: Date.parse(exported.exportedAt),
+        profile: fromApi(exported.profile),
+        storedCustomFields: exported.storedCustomFields.map(({ key, value }) => ({ key, value })),
+        history: exported.history.map((entry) => ({
+          eventID: entry.eventID,
+          eventType: entry.eventType,
+          eventTime: Date.parse(entry.eventTime),
+          operator: entry.operator,
+          changes: entry.changes.map(({ field, value }) => ({ field, value })),
+        })),
+      });
     },
 
     on(event, handler) {

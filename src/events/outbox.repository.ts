@@ -18,6 +18,8 @@ export const DETACHED_OUTBOX: Outbox = { relayOwner: 'unknown', webhookPending: 
 
 /** The SQL expressions of one outbox row, each evaluated per row of `from`. */
 export interface OutboxRow {
+  /** The event's type (a profile_event_type); PROFILE_UPDATED when absent. */
+  readonly eventType?: string;
   readonly userID: string;
   readonly operator: string;
   readonly eventTime: string;
@@ -34,8 +36,9 @@ export interface OutboxRow {
  * returning `returning`.
  */
 export function outboxInsert(row: OutboxRow, source: { from: string; where?: string; returning: string }): string {
-  return `INSERT INTO profile_event (user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
-      SELECT ${row.userID}, ${row.operator}, ${row.eventTime}, ${row.changedFields}, ${row.changedCustomFields}, ${row.relayOwner}, ${row.webhookPending}
+  const [typeColumn, typeValue] = row.eventType === undefined ? ['', ''] : ['event_type, ', `${row.eventType}, `];
+  return `INSERT INTO profile_event (${typeColumn}user_id, operator, event_time, changed_fields, changed_custom_fields, relay_owner, webhook_pending)
+      SELECT ${typeValue}${row.userID}, ${row.operator}, ${row.eventTime}, ${row.changedFields}, ${row.changedCustomFields}, ${row.relayOwner}, ${row.webhookPending}
       FROM ${source.from}${source.where === undefined ? '' : `\n      WHERE ${source.where}`}
       RETURNING ${source.returning}`;
 }

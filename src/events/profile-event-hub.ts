@@ -204,8 +204,9 @@ export class ProfileEventHub {
     // A request's loader, as users(ids:) uses: one statement loads every changed profile, and each
     // subscriber's presenting below reads them from its cache.
     const loader = createProfileLoader(this.profiles);
+    let records: Awaited<ReturnType<typeof loader.load>>[];
     try {
-      await Promise.all(userIDs.map((userID) => loader.load(userID)));
+      records = await Promise.all(userIDs.map((userID) => loader.load(userID)));
     } catch (error) {
       // Not dropped: the same users are loaded again shortly.
       this.logger.warn({ err: error }, 'loading changed profiles failed; retrying');
@@ -213,6 +214,17 @@ export class ProfileEventHub {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.scheduleFlush(), FLUSH_RETRY_MS);
       return;
+    }
+    // An account deleted since has no profile left: its removal is dated by its event.
+    const deleted = userIDs.filter((_, index) => records[index] === null);
+    let deletedAt = new Map<string, Date>();
+    if (deleted.length > 0) {
+      const times = await this.events
+        .eventTimes(deleted.map((userID) => this.delivered.get(userID) ?? 0n))
+        .catch(() => new Map<string, Date>());
+      deletedAt = new Map(
+        deleted.map((userID) => [userID, times.get(String(this.delivered.get(userID))) ?? new Date()]),
+      );
     }
     const feeds = new Map<ProfileFeed, string[]>();
     for (const userID of userIDs) {
@@ -224,7 +236,12 @@ export class ProfileEventHub {
     }
     for (const [feed, ids] of feeds) {
       try {
-        const users = await this.profileService.getProfiles(feed.viewer, ids, loader);
+        const users = await this.profileService.getProfileUpdates(
+          feed.viewer,
+          ids,
+          loader,
+          (userID) => deletedAt.get(userID) ?? new Date(),
+        );
         for (const user of users) feed.push(user);
       } catch (error) {
         this.logger.error({ err: error }, 'presenting changed profiles to a subscriber failed');

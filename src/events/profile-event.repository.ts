@@ -75,6 +75,16 @@ export class ProfileEventRepository {
     return new Map(rows.map((row) => [row.user_id, BigInt(row.event_id)]));
   }
 
+  /** When each given event committed, for those still kept; one statement. */
+  async eventTimes(eventIDs: readonly bigint[]): Promise<Map<string, Date>> {
+    const { rows } = await this.pool.query<{ event_id: string; event_time: Date }>({
+      name: 'profile_event_times',
+      text: `SELECT event_id, event_time FROM profile_event WHERE event_id = ANY($1::bigint[])`,
+      values: [eventIDs.map(String)],
+    });
+    return new Map(rows.map((row) => [row.event_id, row.event_time]));
+  }
+
   /** Deletes events that were published and need no webhook delivery, once older than `hours`. */
   async deleteExpired(hours: number, limit = 10_000): Promise<number> {
     const result = await this.pool.query({

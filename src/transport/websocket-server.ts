@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketLimits } from '../config.js';
-import { createContext, type Services } from '../context.js';
+import type { Viewer } from '../auth/viewer.js';
+import { authenticate, createContext, type Services } from '../context.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
 import { operationNotFound, type OperationGate } from '../gate/operation-gate.js';
 import { clientAddress, startOperationRecord, type RequestRecord } from '../http/request-record.js';
@@ -120,6 +121,14 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
   const socketsByAddress = new Tally();
   const socketsByUser = new Tally();
   const operationsByUser = new Tally();
+  // A socket whose account is deactivated or deleted is closed as one with a refused token would be.
+  const authenticated = new Map<WebSocket, Viewer>();
+  const stopWatchingAccounts = services.accountStates.onChange(() => {
+    for (const [socket, viewer] of authenticated) {
+      const refusal = services.accountStates.refusalOf(viewer);
+      if (refusal !== undefined) socket.close(CLOSE_FORBIDDEN, String(refusal.extensions.reason));
+    }
+  });
 
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((request.url ?? '/').split('?')[0] !== options.path) {
@@ -177,7 +186,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
     onConnect: async (ctx) => {
       let viewer;
       try {
-        viewer = await services.tokenVerifier.verifyAuthorization(authorizationOf(ctx.connectionParams));
+        viewer = await authenticate(services, authorizationOf(ctx.connectionParams));
       } catch {
         return false;
       }
@@ -188,7 +197,11 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       }
       state.userID = viewer.userID;
       socketsByUser.add(viewer.userID);
-      socket.once('close', () => socketsByUser.remove(viewer.userID));
+      authenticated.set(socket, viewer);
+      socket.once('close', () => {
+        socketsByUser.remove(viewer.userID);
+        authenticated.delete(socket);
+      });
       // A socket outlives its token only until the token expires: then it is closed like one that
       // presented an invalid token, and the client reconnects with a fresh one.
       if (viewer.expiresAt !== undefined) {
@@ -344,6 +357,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
 
   return {
     async close() {
+      stopWatchingAccounts();
       httpServer.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(CLOSE_GOING_AWAY, 'Server is shutting down');
       const deadline = Date.now() + CLOSE_GRACE_MS;

@@ -33,3 +33,25 @@ registerEnumType(ForbidType, {
     SEND_OUT: { description: 'The user is barred from sending friend requests.' },
   },
 });
+
+/** Where an account stands, as profiles and profileUpdated deliveries show it. */
+export enum AccountStatus {
+  ACTIVE = 'ACTIVE',
+  DEACTIVATED = 'DEACTIVATED',
+  DELETED = 'DELETED',
+}
+
+registerEnumType(AccountStatus, {
+  name: 'AccountStatus',
+  description:
+    'Where an account stands. Reads show only ACTIVE accounts, except an administrator reading userProfile; ' +
+    'profileUpdated also delivers DEACTIVATED and DELETED, with every other field at its default.',
+  valuesConfig: {
+    ACTIVE: { description: 'In use.' },
+    DEACTIVATED: {
+      description:
+        'Deactivated by an administrator: its data is kept but shown to nobody else, and its owner is refused.',
+    },
+    DELETED: { description: 'Erased, by its owner or an administrator; the ID may become a new account later.' },
+  },
+});

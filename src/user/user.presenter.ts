@@ -1,8 +1,9 @@
 import type { Viewer } from '../auth/viewer.js';
 import { CustomFieldRead } from '../custom-field/custom-field.enums.js';
 import type { CustomFieldCatalog } from '../custom-field/custom-field.model.js';
-import { STANDARD_FIELDS } from './profile-fields.js';
+import { DEFAULT_STANDARD_VALUES, STANDARD_FIELDS } from './profile-fields.js';
 import type { StandardValues } from './profile-fields.js';
+import { AccountStatus } from './user.enums.js';
 import type { ProfileRecord } from './user.repository.js';
 
 export interface ProfileCustomFieldView {
@@ -15,6 +16,7 @@ export interface UserView extends StandardValues {
   readonly userID: string;
   readonly profileCustomField: ProfileCustomFieldView[];
   readonly lastUpdatedTime: Date;
+  readonly accountStatus: AccountStatus;
 }
 
 /** Who reads a profile, which decides the custom fields they see. */
@@ -61,8 +63,21 @@ const toUser = new Function(
   'record',
   'profileCustomField',
   `return { userID: record.userID, ${STANDARD_FIELDS.map((field) => `${field}: record.${field}`).join(', ')}, ` +
-    'profileCustomField, lastUpdatedTime: record.lastUpdatedTime };',
+    'profileCustomField, lastUpdatedTime: record.lastUpdatedTime, ' +
+    `accountStatus: record.deactivatedAt === null ? '${AccountStatus.ACTIVE}' : '${AccountStatus.DEACTIVATED}' };`,
 ) as (record: ProfileRecord, profileCustomField: ProfileCustomFieldView[]) => UserView;
+
+/**
+ * What profileUpdated delivers for an account that was deactivated or deleted: its ID and status,
+ * every other field at its default, and when it happened. Nothing of its data is shown.
+ */
+export function presentRemovedAccount(
+  userID: string,
+  status: AccountStatus.DEACTIVATED | AccountStatus.DELETED,
+  at: Date,
+): UserView {
+  return { userID, ...DEFAULT_STANDARD_VALUES, profileCustomField: [], lastUpdatedTime: at, accountStatus: status };
+}
 
 /**
  * Orders a profile's few custom fields by key (as `Array.prototype.sort` would, by UTF-16 code

@@ -23,6 +23,8 @@ export interface ProfileRecord extends StandardValues {
   readonly userID: string;
   readonly customFields: Readonly<Record<string, string>>;
   readonly lastUpdatedTime: Date;
+  /** When an administrator deactivated the account; null while it is active. */
+  readonly deactivatedAt: Date | null;
 }
 
 export interface UpdateResult {
@@ -37,6 +39,7 @@ const COLUMNS = [
   ...STANDARD_FIELDS.map((field) => PROFILE_FIELDS[field].column),
   'custom_fields',
   'last_updated_time',
+  'deactivated_at',
 ].join(', ');
 
 /** A row as pg returns it: bigint columns arrive as strings, or as numbers from statements read with PROFILE_ROW_TYPES. */
@@ -58,7 +61,7 @@ const toRecord = ((): ((row: ProfileRow) => ProfileRecord) => {
   });
   return new Function(
     'row',
-    `return { userID: row.user_id, ${properties.join(', ')}, customFields: row.custom_fields, lastUpdatedTime: row.last_updated_time };`,
+    `return { userID: row.user_id, ${properties.join(', ')}, customFields: row.custom_fields, lastUpdatedTime: row.last_updated_time, deactivatedAt: row.deactivated_at };`,
   ) as (row: ProfileRow) => ProfileRecord;
 })();
 
@@ -100,9 +103,15 @@ const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   name: 'user_profile_create_if_missing',
   types: PROFILE_ROW_TYPES,
   // DO UPDATE (a no-op) rather than DO NOTHING so the row comes back whether or not it was new.
-  text: `INSERT INTO user_profile (user_id) VALUES ($1)
+  // No row at all when the ID was deleted at or after the second the caller's token was issued
+  // ($2; 0 when it names none): a token older than the deletion cannot bring the account back.
+  text: `INSERT INTO user_profile (user_id)
+    SELECT $1::text WHERE NOT EXISTS (
+      SELECT 1 FROM account_tombstone
+      WHERE user_id_digest = sha256(convert_to($1::text, 'UTF8')) AND deleted_at >= to_timestamp($2::bigint))
     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
     RETURNING ${COLUMNS}`,
+  fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
 /**
@@ -237,12 +246,6 @@ const IMPORT_ACCOUNTS: Omit<Statement, 'values'> = {
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
-const FIND_EXISTING_IDS: Omit<Statement, 'values'> = {
-  name: 'user_profile_find_existing_ids',
-  text: `SELECT user_id FROM user_profile WHERE user_id = ANY($1::text[])`,
-  fromInput: TEXT_INPUT_EXCEPTIONS,
-};
-
 export class UserProfileRepository {
   constructor(
     private readonly sql: SqlRunner,
@@ -268,10 +271,13 @@ export class UserProfileRepository {
     return rows.map(toRecord);
   }
 
-  /** Creates the account with default values if it does not exist; safe under concurrency. */
-  async createIfMissing(userID: string): Promise<ProfileRecord> {
-    const [row] = await this.sql.query<ProfileRow>({ ...CREATE_IF_MISSING, values: [userID] });
-    return toRecord(row);
+  /**
+   * Creates the account with default values if it does not exist; safe under concurrency.
+   * Undefined when the ID was deleted after a token issued at `issuedAt` (seconds; 0 when unknown).
+   */
+  async createIfMissing(userID: string, issuedAt = 0): Promise<ProfileRecord | undefined> {
+    const [row] = await this.sql.query<ProfileRow>({ ...CREATE_IF_MISSING, values: [userID, Math.floor(issuedAt)] });
+    return row === undefined ? undefined : toRecord(row);
   }
 
   /**
@@ -311,11 +317,5 @@ export class UserProfileRepository {
     for (const row of rows) if (row.event_id !== null) this.outbox.afterChange?.(row.user_id, row.event_id);
     const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
     return accounts.map((account) => byID.get(account.userID)!);
-  }
-
-  /** Which of the given IDs have an account, in one statement. */
-  async findExistingIds(userIDs: readonly string[]): Promise<Set<string>> {
-    const rows = await this.sql.query<{ user_id: string }>({ ...FIND_EXISTING_IDS, values: [userIDs] });
-    return new Set(rows.map((row) => row.user_id));
   }
 }

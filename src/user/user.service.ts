@@ -1,9 +1,10 @@
 import type { Viewer } from '../auth/viewer.js';
 import type { TransactionScope } from '../db/transaction.js';
 import type { CustomFieldCatalog } from '../custom-field/custom-field.model.js';
-import { ErrorReason } from '../errors.js';
+import { ErrorReason, ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { AccountStatus } from './user.enums.js';
 import type { ProfileLoader } from './user.loaders.js';
-import { audienceOf, presentProfile, ProfileAudience } from './user.presenter.js';
+import { audienceOf, presentProfile, presentRemovedAccount, ProfileAudience } from './user.presenter.js';
 import type { ProfileRecord, UserProfileRepository } from './user.repository.js';
 import { buildProfilePatch, type PatchPolicy, type ProfileUpdateInput } from './user.rules.js';
 import { badInput, checkUserIDList, validateUserID } from '../shared/input-rules.js';
@@ -17,11 +18,9 @@ export class UserProfileService {
   ) {}
 
   async getOwnProfile(viewer: Viewer, loader: ProfileLoader): Promise<User> {
-    return presentProfile(
-      await this.loadOrCreate(viewer.userID, loader),
-      this.catalog,
-      audienceOf(viewer, viewer.userID),
-    );
+    const record = await this.loadOrCreate(viewer, loader);
+    if (record.deactivatedAt !== null) throw accountDeactivated();
+    return presentProfile(record, this.catalog, audienceOf(viewer, viewer.userID));
   }
 
   /** Profiles as `users(ids:)` shows them to this viewer: in the order asked, each once, unknown IDs left out. */
@@ -32,9 +31,32 @@ export class UserProfileService {
     const records = await Promise.all(distinct.map((userID) => loader.load(userID)));
     const users: User[] = [];
     for (const record of records) {
-      if (record !== null) users.push(presentProfile(record, this.catalog, audienceOf(viewer, record.userID)));
+      if (record !== null && record.deactivatedAt === null) {
+        users.push(presentProfile(record, this.catalog, audienceOf(viewer, record.userID)));
+      }
     }
     return users;
+  }
+
+  /**
+   * What profileUpdated delivers to this viewer for users whose outbox has a new event: the profile
+   * as users(ids:) shows it, or, for an account deactivated or deleted since, its removal (see
+   * presentRemovedAccount); `deletedAt` gives the time of a deletion.
+   */
+  async getProfileUpdates(
+    viewer: Viewer,
+    ids: readonly string[],
+    loader: ProfileLoader,
+    deletedAt: (userID: string) => Date,
+  ): Promise<User[]> {
+    const records = await Promise.all(ids.map((userID) => loader.load(userID)));
+    return records.map((record, index) => {
+      if (record === null) return presentRemovedAccount(ids[index], AccountStatus.DELETED, deletedAt(ids[index]));
+      if (record.deactivatedAt !== null) {
+        return presentRemovedAccount(record.userID, AccountStatus.DEACTIVATED, record.deactivatedAt);
+      }
+      return presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
+    });
   }
 
   /**
@@ -44,7 +66,9 @@ export class UserProfileService {
   async getProfile(viewer: Viewer, userID: string, loader: ProfileLoader): Promise<User | null> {
     if (validateUserID(userID) !== undefined) return null;
     const record = await loader.load(userID);
-    return record === null ? null : presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
+    return record === null || record.deactivatedAt !== null
+      ? null
+      : presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
   }
 
   /**
@@ -62,7 +86,7 @@ export class UserProfileService {
     const patch = buildProfilePatch(input, this.patchPolicy(viewer.isAdmin));
     let result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
     if (result === undefined) {
-      await this.repository.createIfMissing(viewer.userID);
+      if ((await this.repository.createIfMissing(viewer.userID, viewer.issuedAt)) === undefined) throw accountDeleted();
       result = await this.repository.applyPatch(viewer.userID, patch, viewer.userID);
       if (result === undefined) throw new Error(`account ${viewer.userID} vanished while being updated`);
     }
@@ -98,11 +122,27 @@ export class UserProfileService {
     return { isAdmin, customField: (key) => this.catalog.get(key) };
   }
 
-  private async loadOrCreate(userID: string, loader: ProfileLoader): Promise<ProfileRecord> {
+  private async loadOrCreate(viewer: Viewer, loader: ProfileLoader): Promise<ProfileRecord> {
+    const { userID } = viewer;
     const found = await loader.load(userID);
     if (found !== null) return found;
-    const created = await this.repository.createIfMissing(userID);
+    const created = await this.repository.createIfMissing(userID, viewer.issuedAt);
+    if (created === undefined) throw accountDeleted();
     loader.clear(userID).prime(userID, created);
     return created;
   }
 }
+
+/** The owner of a deactivated account is refused whatever they call (see AccountStateRegistry). */
+export const accountDeactivated = () =>
+  new ForbiddenError(
+    ErrorReason.ACCOUNT_DEACTIVATED,
+    'This account is deactivated; an administrator may reactivate it',
+  );
+
+/** A token issued before its account was deleted (see AccountStateRegistry). */
+export const accountDeleted = () =>
+  new UnauthenticatedError(
+    ErrorReason.ACCOUNT_DELETED,
+    'The account of this token was deleted; a token issued after the deletion starts a new account',
+  );

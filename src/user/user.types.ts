@@ -2,7 +2,7 @@ import { GraphQLID, GraphQLString, type GraphQLScalarType } from 'graphql';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
 import { UInt32 } from '../scalars/uint32.scalar.js';
 import { STANDARD_FIELDS, specOf, type FieldSpec, type StandardValues } from './profile-fields.js';
-import './user.enums.js';
+import { AccountStatus } from './user.enums.js';
 import type { CustomFieldEntry } from './user.rules.js';
 
 /** The GraphQL type of a standard field, from its kind (enums are registered in user.enums.ts). */
@@ -40,6 +40,7 @@ export class User {
   userID!: string;
   profileCustomField!: ProfileCustomField[];
   lastUpdatedTime!: Date;
+  accountStatus!: AccountStatus;
 }
 
 // Fields in SDL order: the ID, the standard fields as declared, then the custom fields and the time.
@@ -55,3 +56,8 @@ Field(() => [ProfileCustomField], { description: 'Custom fields that have a valu
 Field(() => Date, {
   description: 'Server time of the last update that changed a value (the creation time before any).',
 })(User.prototype, 'lastUpdatedTime');
+Field(() => AccountStatus, {
+  description:
+    'ACTIVE, except for an administrator reading a deactivated account (DEACTIVATED) and in profileUpdated ' +
+    'deliveries of an account deactivated or deleted (DEACTIVATED, DELETED: every other field at its default).',
+})(User.prototype, 'accountStatus');

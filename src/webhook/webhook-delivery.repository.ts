@@ -1,8 +1,10 @@
+import type { ProfileEventType } from '../events/profile-event.entity.js';
 import type { Pool, PoolClient } from 'pg';
 
 /** An outbox event as the webhook sends it. */
 export interface WebhookEvent {
   readonly eventID: string;
+  readonly eventType: ProfileEventType;
   readonly userID: string;
   readonly operator: string;
   readonly eventTime: Date;
@@ -41,6 +43,7 @@ export interface DeadLetter {
 
 interface ClaimRow {
   event_id: string;
+  event_type: ProfileEventType;
   user_id: string;
   operator: string;
   event_time: Date;
@@ -104,7 +107,7 @@ export class WebhookDeliveryRepository {
           webhook_last_error = CASE WHEN e.webhook_lease IS NULL THEN e.webhook_last_error ELSE $4 END
         FROM due
         WHERE e.event_id = due.event_id
-        RETURNING e.event_id, e.user_id, e.operator, e.event_time, e.changed_fields, e.changed_custom_fields,
+        RETURNING e.event_id, e.event_type, e.user_id, e.operator, e.event_time, e.changed_fields, e.changed_custom_fields,
           e.webhook_attempts, e.webhook_lease`,
       values: [limit, leaseMs, maxAttempts, LAPSED_LEASE],
     });
@@ -114,6 +117,7 @@ export class WebhookDeliveryRepository {
       claims.push({
         event: {
           eventID: row.event_id,
+          eventType: row.event_type,
           userID: row.user_id,
           operator: row.operator,
           eventTime: row.event_time,

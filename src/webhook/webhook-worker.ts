@@ -1,26 +1,37 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config.js';
+import type { ProfileEventType } from '../events/profile-event.entity.js';
 import { CoalescingPoller } from '../coalescing-poller.js';
 import type { WebhookDeadLetterSource } from '../observability/metrics.js';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 import { WebhookDeliveryRepository, type DeliveryClaim, type DeliveryOutcome } from './webhook-delivery.repository.js';
 
 /** The JSON body POSTed for each event. */
-export interface WebhookPayload {
+export type WebhookPayload = ProfileUpdatedPayload | AccountEventPayload;
+
+interface PayloadBase {
   /** Unique per event, also in the X-Profile-Event-Id header: the receiver's idempotency key. */
   readonly eventID: string;
-  readonly eventType: 'PROFILE_UPDATED';
   /** Who made the change: the owner, or an administrator. */
   readonly operator: string;
-  /** Whose profile changed. */
+  /** Whose profile or account it is. */
   readonly userID: string;
   /** When the change committed (ISO 8601). */
   readonly eventTime: string;
+}
+
+export interface ProfileUpdatedPayload extends PayloadBase {
+  readonly eventType: 'PROFILE_UPDATED';
   /** Standard fields whose value changed, with their new values. */
   readonly changedFields: Record<string, unknown>;
   /** Custom fields whose value changed (new value) or that were removed (null). */
   readonly changedCustomFields: Record<string, string | null>;
+}
+
+/** An account deleted, deactivated or reactivated: no field values. */
+export interface AccountEventPayload extends PayloadBase {
+  readonly eventType: Exclude<ProfileEventType, 'PROFILE_UPDATED'>;
 }
 
 /** How long a lease outlasts the receiver's timeout: room to record the outcome before anyone else may retry. */
@@ -116,15 +127,21 @@ export class WebhookWorker implements WebhookDeadLetterSource {
   }
 
   private async deliver({ event, attempt, lease }: DeliveryClaim): Promise<DeliveryOutcome> {
-    const payload: WebhookPayload = {
-      eventID: event.eventID,
-      eventType: 'PROFILE_UPDATED',
-      operator: event.operator,
-      userID: event.userID,
-      eventTime: event.eventTime.toISOString(),
-      changedFields: event.changedFields,
-      changedCustomFields: event.changedCustomFields,
-    };
+    // Keys in the documented order: eventID, eventType, then who, whose and when.
+    const { eventID, eventType, operator, userID } = event;
+    const eventTime = event.eventTime.toISOString();
+    const payload: WebhookPayload =
+      eventType === 'PROFILE_UPDATED'
+        ? {
+            eventID,
+            eventType,
+            operator,
+            userID,
+            eventTime,
+            changedFields: event.changedFields,
+            changedCustomFields: event.changedCustomFields,
+          }
+        : { eventID, eventType, operator, userID, eventTime };
     const body = JSON.stringify(payload);
     const done = { eventID: event.eventID, lease };
     let error: string;

@@ -3,7 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client as PgClient } from 'pg';
 import { verifyWebhookSignature } from '../../src/webhook/webhook-signature';
-import type { WebhookPayload } from '../../src/webhook/webhook-worker';
+import type { ProfileUpdatedPayload, WebhookPayload as AnyPayload } from '../../src/webhook/webhook-worker';
+
+/** Any payload; the profile-change fields are there on PROFILE_UPDATED only. */
+type WebhookPayload = AnyPayload & Partial<Pick<ProfileUpdatedPayload, 'changedFields' | 'changedCustomFields'>>;
 import { waitFor } from '../support/subscription-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
@@ -154,7 +157,7 @@ describe('profile webhook', () => {
     await receiver.listen(receiver.port);
 
     const { rows: events } = await db.query<{ event_id: string; user_id: string }>(
-      'SELECT event_id::text, user_id FROM profile_event WHERE user_id = ANY($1) ORDER BY event_id',
+      'SELECT event_id::text, user_id FROM profile_event WHERE user_id = ANY($1) ORDER BY profile_event.event_id',
       [users],
     );
     expect(events).toHaveLength(8);
@@ -304,7 +307,7 @@ describe('profile webhook leases and dead letters', () => {
 
   async function eventIDsOf(userID: string): Promise<string[]> {
     const { rows } = await db.query<{ event_id: string }>(
-      'SELECT event_id::text FROM profile_event WHERE user_id = $1 ORDER BY event_id',
+      'SELECT event_id::text FROM profile_event WHERE user_id = $1 ORDER BY profile_event.event_id',
       [userID],
     );
     return rows.map((row) => row.event_id);
@@ -336,6 +339,37 @@ describe('profile webhook leases and dead letters', () => {
     const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
     return { total: value('profile_webhook_dead_letters_total'), waiting: value('profile_webhook_dead_letters') };
   }
+
+  it('sends account events in order with the profile changes, without field values', async () => {
+    const userID = uniqueUserID('acct');
+    await update(userID, { nick: 'before' });
+    const asAdmin = { as: admin, admin: true };
+    for (const operation of ['deactivateAccounts', 'reactivateAccounts', 'deleteAccounts']) {
+      const response = await server.request(`mutation ($ids: [ID!]!) { ${operation}(ids: $ids) { userID } }`, {
+        ...asAdmin,
+        variables: { ids: [userID] },
+      });
+      expect(response.errors).toBeUndefined();
+    }
+    const sent = () => receiver.requests.filter((r) => r.payload.userID === userID).map((r) => r.payload);
+    await waitFor('the deletion event', () =>
+      sent().some((p) => p.eventType === 'ACCOUNT_DELETED') ? true : undefined,
+    );
+    // The profile change is delivered first, or, if still waiting at the erasure, erased with it.
+    const payloads = sent();
+    const accountEvents = payloads.filter((p) => p.eventType !== 'PROFILE_UPDATED');
+    expect(accountEvents.map((p) => p.eventType)).toEqual([
+      'ACCOUNT_DEACTIVATED',
+      'ACCOUNT_REACTIVATED',
+      'ACCOUNT_DELETED',
+    ]);
+    for (const payload of accountEvents) {
+      expect(Object.keys(payload)).toEqual(['eventID', 'eventType', 'operator', 'userID', 'eventTime']);
+      expect(payload).toMatchObject({ operator: admin, userID });
+    }
+    const ids = payloads.map((p) => BigInt(p.eventID));
+    expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+  });
 
   it('holds no transaction or row lock while the receiver takes its time', async () => {
     const user = uniqueUserID('slow');
@@ -473,7 +507,7 @@ describe('profile webhook leases and dead letters', () => {
 
   it("no longer holds back the user's later changes once an event is a dead letter", async () => {
     const user = uniqueUserID('next');
-    receiver.answer = (payload) => (payload.userID === user && payload.changedFields.nick === 'n1' ? 'fail' : 'ok');
+    receiver.answer = (payload) => (payload.userID === user && payload.changedFields?.nick === 'n1' ? 'fail' : 'ok');
     await update(user, { nick: 'n1' });
     await update(user, { nick: 'n2' });
     const [first, second] = await eventIDsOf(user);

@@ -96,6 +96,7 @@ describe('presentProfile by audience', () => {
       Tag_Profile_Custom_Gone: 'g',
     },
     lastUpdatedTime: new Date(0),
+    deactivatedAt: null,
   };
   const catalog = { get: (key: string) => registry.get(key) };
   const keys = (audience: ProfileAudience) =>
