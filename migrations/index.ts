@@ -5,6 +5,7 @@ import { CreateRateLimitCounter1795634874233 } from './1795634874233-create-rate
 import { CountRepeatedAdminRefusals1795635731409 } from './1795635731409-count-repeated-admin-refusals.js';
 import { WebhookLeasesAndDeadLetters1796159583227 } from './1796159583227-webhook-leases-and-dead-letters.js';
 import { AccountLifecycle1796174052038 } from './1796174052038-account-lifecycle.js';
+import { OutboxIndexes1796176237395 } from './1796176237395-outbox-indexes.js';
 
 // Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
 // whether they run from TypeScript sources or compiled output.
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   CountRepeatedAdminRefusals1795635731409,
   WebhookLeasesAndDeadLetters1796159583227,
   AccountLifecycle1796174052038,
+  OutboxIndexes1796176237395,
 ];

@@ -115,6 +115,8 @@ export interface EventsConfig {
   readonly relayTakeoverMs: number;
   /** How long published, delivered events stay in the outbox (for catch-up). */
   readonly retentionHours: number;
+  /** How often expired events are deleted (every batch due, in short statements). */
+  readonly pruneMs: number;
 }
 
 /** Caps on the graphql-ws transport; counts are per instance. */
@@ -156,6 +158,12 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What the configuration is read for: the server, or a command that needs less of it. */
+export interface ConfigUse {
+  /** False for a command that verifies no token (`npm run accounts`): no token key is required. */
+  readonly verifiesTokens?: boolean;
+}
+
 /**
  * Reads `file` (default `.env` in the current folder) into the environment before loadConfig,
  * as `.env.example` suggests; a variable already set in the environment wins. Returns the file's
@@ -172,7 +180,7 @@ export function loadEnvFile(file = '.env'): string | undefined {
  * The only reader of the environment. Every problem is collected so a misconfigured
  * deployment learns everything wrong with it in one start, not one per restart.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config {
   const problems: string[] = [];
   const value = (name: string): string | undefined => {
     const raw = env[name];
@@ -253,7 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (development && !hasPublicKeys) {
       secret = DEVELOPMENT_JWT_SECRET;
       usesDevelopmentSecret = true;
-    } else if (!hasPublicKeys) {
+    } else if (!hasPublicKeys && use.verifiesTokens !== false) {
       problems.push(
         `JWT_SECRET (at least 32 characters), JWT_JWKS_URL or JWT_PUBLIC_KEY is required in ${nodeEnv} (only NODE_ENV=development falls back to the published development secret)`,
       );
@@ -381,6 +389,7 @@ export function loadConfig(env: Env = process.env): Config {
       relayPollMs: integer('PROFILE_EVENTS_RELAY_POLL_MS', 1000, 10, 60_000),
       relayTakeoverMs: integer('PROFILE_EVENTS_RELAY_TAKEOVER_MS', 5000, 0, 600_000),
       retentionHours: integer('PROFILE_EVENTS_RETENTION_HOURS', 24, 1, 24 * 365),
+      pruneMs: integer('PROFILE_EVENTS_PRUNE_MS', 10_000, 100, 3_600_000),
     },
     webhook:
       webhookUrl === undefined || webhookSecret === undefined

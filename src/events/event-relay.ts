@@ -11,10 +11,15 @@ export interface RelayOptions {
   readonly pollMs: number;
   readonly takeoverMs: number;
   readonly retentionHours: number;
+  /** How often expired events are pruned. */
+  readonly pruneMs: number;
   readonly batchSize?: number;
 }
 
-const CLEANUP_EVERY_MS = 10 * 60_000;
+/** Expired events deleted per statement: each holds its row locks only that long. */
+const PRUNE_BATCH = 5000;
+/** A pruning pass stops after this long and goes on at the next one, so it never monopolises a connection. */
+const PRUNE_PASS_MS = 2000;
 
 /**
  * Publishes committed outbox events to the bus, in batches. A local write wakes it at once; a
@@ -30,6 +35,7 @@ const RELAY_MIN_GAP_MS = 25;
 
 export class EventRelay {
   private cleanupTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<number> | undefined;
   private readonly poller: CoalescingPoller;
   private readonly batchSize: number;
 
@@ -46,12 +52,33 @@ export class EventRelay {
 
   start(): void {
     this.cleanupTimer = setInterval(() => {
-      this.events.deleteExpired(this.options.retentionHours).catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'deleting expired profile events failed');
-      });
-    }, CLEANUP_EVERY_MS);
+      if (this.pruning !== undefined) return;
+      this.pruning = this.pruneExpired()
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'deleting expired profile events failed');
+          return 0;
+        })
+        .finally(() => (this.pruning = undefined));
+    }, this.options.pruneMs);
     this.cleanupTimer.unref();
     this.poller.start();
+  }
+
+  /**
+   * Deletes every expired event (published, no webhook delivery waiting, older than the retention)
+   * in batches of PRUNE_BATCH, yielding to other work between batches, for up to PRUNE_PASS_MS;
+   * returns how many it deleted. At PRUNE_PASS_MS per `pruneMs` it removes far more rows a second
+   * than the write path can add, so the outbox stays at the retention's worth of events.
+   */
+  async pruneExpired(): Promise<number> {
+    const until = Date.now() + PRUNE_PASS_MS;
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.events.deleteExpired(this.options.retentionHours, PRUNE_BATCH);
+      deleted += batch;
+      if (batch < PRUNE_BATCH || Date.now() > until || this.poller.isStopped) return deleted;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Runs a relay pass soon; calls while one runs coalesce into one more pass. */
@@ -62,6 +89,7 @@ export class EventRelay {
   async stop(): Promise<void> {
     clearInterval(this.cleanupTimer);
     await this.poller.stop();
+    await this.pruning;
   }
 
   private async drain(): Promise<void> {

@@ -1,4 +1,6 @@
+import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
+import { mapDatabaseError } from '../db/database-errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
 import { badInput, checkUserIDList } from '../shared/input-rules.js';
@@ -89,13 +91,28 @@ export class ProfileEventHub {
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Each user's newest event, for subscriptions starting: the look-ups of one tick share one
+   * statement, so a storm of (re)subscriptions to the same users costs one query, not one each.
+   */
+  private readonly latestEvents: DataLoader<string, bigint>;
 
   constructor(
     private readonly profiles: UserProfileRepository,
     private readonly events: ProfileEventRepository,
     private readonly profileService: UserProfileService,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.latestEvents = new DataLoader(
+      async (userIDs) => {
+        const latest = await this.events.latestEventIDs([...new Set(userIDs)]);
+        return userIDs.map((userID) => latest.get(userID) ?? 0n);
+      },
+      // One batch per turn of the event loop: the subscribe messages of every socket read in one
+      // turn share it, not only those of one microtask chain.
+      { cache: false, maxBatchSize: CHUNK, batchScheduleFn: (callback) => setImmediate(callback) },
+    );
+  }
 
   /**
    * Starts watching `userIDs` for `viewer`. Resolves once every change committed from then on is
@@ -113,15 +130,16 @@ export class ProfileEventHub {
     }
     if (unwatched.length > 0) {
       try {
-        const latest = await this.events.latestEventIDs(unwatched);
-        for (const userID of unwatched) {
-          const base = latest.get(userID) ?? 0n;
+        const latest = await Promise.all(unwatched.map((userID) => this.latestEvents.load(userID)));
+        unwatched.forEach((userID, index) => {
+          const base = latest[index];
           const seen = this.delivered.get(userID);
           if (this.feedsByUser.has(userID) && (seen === undefined || base > seen)) this.delivered.set(userID, base);
-        }
+        });
       } catch (error) {
         await feed.return();
-        throw error;
+        // A database that is down or too slow is SERVICE_UNAVAILABLE, as on every other path.
+        throw mapDatabaseError(error);
       }
     }
     return feed;

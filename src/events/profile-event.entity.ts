@@ -20,6 +20,10 @@ export type ProfileEventType = (typeof PROFILE_EVENT_TYPES)[number];
   where: '"webhook_pending" AND "webhook_dead_at" IS NULL',
 })
 @Index('profile_event_webhook_dead', ['eventID'], { where: '"webhook_dead_at" IS NOT NULL' })
+// The webhook claims the oldest due events: in event order, which the queue index above cannot give.
+@Index('profile_event_webhook_due', ['eventID'], { where: '"webhook_pending" AND "webhook_dead_at" IS NULL' })
+// Pruning reads the oldest expired events, and only those, in time order (see deleteExpired).
+@Index('profile_event_expiry', ['eventTime'], { where: '"relayed" AND NOT "webhook_pending"' })
 export class ProfileEventEntity {
   @PrimaryGeneratedColumn('identity', {
     name: 'event_id',

@@ -85,14 +85,21 @@ export class ProfileEventRepository {
     return new Map(rows.map((row) => [row.event_id, row.event_time]));
   }
 
-  /** Deletes events that were published and need no webhook delivery, once older than `hours`. */
-  async deleteExpired(hours: number, limit = 10_000): Promise<number> {
+  /**
+   * Deletes up to `limit` of the oldest events that were published and need no webhook delivery,
+   * once older than `hours`. The expiry index (profile_event_expiry) is ordered by time and holds
+   * only such events, so the batch is read from its start whatever the table's statistics say;
+   * SKIP LOCKED lets instances prune side by side without waiting on each other.
+   */
+  async deleteExpired(hours: number, limit: number): Promise<number> {
     const result = await this.pool.query({
       name: 'profile_event_delete_expired',
       text: `DELETE FROM profile_event WHERE event_id IN (
           SELECT event_id FROM profile_event
           WHERE relayed AND NOT webhook_pending AND event_time < now() - $1::integer * interval '1 hour'
-          LIMIT $2)`,
+          ORDER BY event_time
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)`,
       values: [hours, limit],
     });
     return result.rowCount ?? 0;

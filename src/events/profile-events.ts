@@ -51,6 +51,7 @@ export function createProfileEvents(
       pollMs: config.events.relayPollMs,
       takeoverMs: config.events.relayTakeoverMs,
       retentionHours: config.events.retentionHours,
+      pruneMs: config.events.pruneMs,
     },
     logger,
   );

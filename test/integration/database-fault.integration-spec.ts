@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { openDatabase } from '../../src/db/database';
+import { connect, waitFor } from '../support/subscription-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 jest.setTimeout(180_000);
@@ -118,6 +119,18 @@ describe('Postgres stopped and restarted under a write load', () => {
         expect(read.errors?.[0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
         expect(read.errors?.[0].extensions?.http).toBeUndefined();
         expect(read.status).toBe(503);
+      }
+      // A subscription starting now cannot read its users' latest events: SERVICE_UNAVAILABLE too.
+      const socket = connect(app.url, await app.token(uniqueUserID()));
+      try {
+        const live = socket.subscribe('subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { userID } }', {
+          ids: [uniqueUserID()],
+        });
+        // graphql-ws sends a failed subscribe as one result with errors, then completes it.
+        const refused = await waitFor('the subscription to be refused', () => live.errors() ?? live.results[0]?.errors);
+        expect(refused[0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      } finally {
+        await socket.dispose();
       }
 
       start();
