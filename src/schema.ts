@@ -86,7 +86,7 @@ export async function buildAppSchema(services?: SchemaServices): Promise<GraphQL
     const hub = services.profileEventHub;
     resolvers.Subscription.profileUpdated = {
       ...(resolvers.Subscription.profileUpdated as object),
-      subscribe: profileUpdatedSource((viewer, userIDs) => hub.subscribe(viewer, userIDs)),
+      subscribe: profileUpdatedSource((viewer, userIDs, since) => hub.subscribe(viewer, userIDs, since)),
     };
   }
   const schema = buildSubgraphSchema({

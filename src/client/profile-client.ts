@@ -238,6 +238,8 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
   let stopSubscription: (() => void) | undefined;
   // Subscription changes run one after another, so a later watch never races an earlier one.
   let subscriptionChange: Promise<void> = Promise.resolve();
+  /** The newest cursor received: a replaced subscription resumes from it too. */
+  let since: string | undefined;
 
   async function execute<T>(query: string, variables: Record<string, unknown>, retried = false): Promise<T> {
     const token = await options.getToken();
@@ -304,13 +306,22 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       });
     }
     let stopped = false;
+    // graphql-ws sends this same payload again on every reconnection, so keeping the newest cursor
+    // in it resumes the subscription where it stopped: changes made meanwhile arrive first.
+    const variables: { ids: string[]; since?: string } = { ids: userIDs, ...(since === undefined ? {} : { since }) };
     const unsubscribe = socket.subscribe<{ profileUpdated: ApiProfile }>(
       {
-        query: `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { ${PROFILE_SELECTION} } }`,
-        variables: { ids: userIDs },
+        query: `subscription ($ids: [ID!]!, $since: String) { profileUpdated(userIDs: $ids, since: $since) { ${PROFILE_SELECTION} } }`,
+        variables,
       },
       {
         next: (message) => {
+          const cursor = (message.extensions as { cursor?: unknown } | undefined)?.cursor;
+          if (typeof cursor === 'string' && /^[0-9]{1,19}$/.test(cursor)) {
+            if (variables.since === undefined || BigInt(cursor) > BigInt(variables.since)) {
+              variables.since = since = cursor;
+            }
+          }
           if (message.data?.profileUpdated) {
             const event = { name: EVENT.PROFILE_UPDATED, data: [fromApi(message.data.profileUpdated)] };
             for (const handler of handlers) handler(event);

@@ -11,6 +11,19 @@ import type { UserView as User } from '../user/user.presenter.js';
 import type { ChangeNotice } from './event-bus.js';
 import type { ProfileEventRepository } from './profile-event.repository.js';
 
+/**
+ * The outbox event each delivered profile reflects, as its message's cursor (`extensions.cursor`):
+ * a client that reconnects passes the last one it saw as `since`.
+ */
+const CURSORS = new WeakMap<object, string>();
+export const cursorOf = (delivered: object): string | undefined => CURSORS.get(delivered);
+
+/** A cursor: an event ID, a positive 64-bit integer in decimal. */
+const CURSOR = /^[1-9][0-9]{0,18}$/;
+
+/** How far before a resume cursor's event a change still counts as possibly missed. */
+const RESUME_SLACK_MS = 60_000;
+
 /** Users per statement when catching up. */
 const CHUNK = 1000;
 const FLUSH_RETRY_MS = 500;
@@ -118,9 +131,16 @@ export class ProfileEventHub {
    * Starts watching `userIDs` for `viewer`. Resolves once every change committed from then on is
    * delivered: the iterator is only handed out after the watermarks are read.
    */
-  async subscribe(viewer: Viewer, userIDs: readonly string[]): Promise<AsyncIterableIterator<User>> {
+  async subscribe(
+    viewer: Viewer,
+    userIDs: readonly string[],
+    since?: string | null,
+  ): Promise<AsyncIterableIterator<User>> {
     const distinct = checkUserIDList('userIDs', userIDs);
     if (distinct.length === 0) throw badInput('userIDs', ErrorReason.INVALID_VALUE, 'names no user');
+    if (since !== undefined && since !== null && (!CURSOR.test(since) || BigInt(since) > 2n ** 63n - 1n)) {
+      throw badInput('since', ErrorReason.INVALID_VALUE, 'is not a cursor this subscription sent');
+    }
     const unwatched = distinct.filter((userID) => !this.feedsByUser.has(userID));
     const feed = new ProfileFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
     for (const userID of distinct) {
@@ -142,7 +162,35 @@ export class ProfileEventHub {
         throw mapDatabaseError(error);
       }
     }
+    if (since !== undefined && since !== null) {
+      try {
+        await this.resume(feed, viewer, distinct, BigInt(since));
+      } catch (error) {
+        await feed.return();
+        throw mapDatabaseError(error);
+      }
+    }
     return feed;
+  }
+
+  /**
+   * Queues for a resumed subscription the current state of every watched user changed since its
+   * cursor: since RESUME_SLACK before that event committed, as an event with a lower ID may commit
+   * after one with a higher ID (a user delivered twice is harmless; one missed is not). When the
+   * cursor's event is no longer in the outbox (older than the retention), every watched user.
+   */
+  private async resume(feed: ProfileFeed, viewer: Viewer, userIDs: readonly string[], since: bigint): Promise<void> {
+    const changed = await this.events.changedSince(userIDs, since, RESUME_SLACK_MS);
+    const ids = changed === 'expired' ? [...userIDs] : [...changed.keys()];
+    if (ids.length === 0) return;
+    const loader = createProfileLoader(this.profiles);
+    const latest = changed === 'expired' ? await this.events.latestEventIDs(ids) : changed;
+    const users = await this.profileService.getProfileUpdates(viewer, ids, loader, () => new Date());
+    users.forEach((user, index) => {
+      const cursor = latest.get(ids[index]);
+      if (cursor !== undefined) CURSORS.set(user, String(cursor));
+      feed.push(user);
+    });
   }
 
   onNotices(notices: readonly ChangeNotice[]): void {
@@ -260,7 +308,11 @@ export class ProfileEventHub {
           loader,
           (userID) => deletedAt.get(userID) ?? new Date(),
         );
-        for (const user of users) feed.push(user);
+        for (const user of users) {
+          const cursor = this.delivered.get(user.userID);
+          if (cursor !== undefined) CURSORS.set(user, String(cursor));
+          feed.push(user);
+        }
       } catch (error) {
         this.logger.error({ err: error }, 'presenting changed profiles to a subscriber failed');
       }

@@ -75,6 +75,31 @@ export class ProfileEventRepository {
     return new Map(rows.map((row) => [row.user_id, BigInt(row.event_id)]));
   }
 
+  /**
+   * The given users changed since `since` (an event ID) or up to `slackMs` before it committed,
+   * with each one's newest event; 'expired' when that event is no longer kept.
+   */
+  async changedSince(
+    userIDs: readonly string[],
+    since: bigint,
+    slackMs: number,
+  ): Promise<Map<string, bigint> | 'expired'> {
+    const { rows } = await this.pool.query<{ user_id: string | null; event_id: string | null }>({
+      name: 'profile_event_changed_since',
+      text: `WITH cursor_event AS (SELECT event_time FROM profile_event WHERE event_id = $2::bigint)
+        SELECT e.user_id, max(e.event_id)::text AS event_id
+        FROM cursor_event AS c
+        LEFT JOIN profile_event AS e
+          ON e.user_id = ANY($1::text[]) AND e.event_time >= c.event_time - $3::integer * interval '1 millisecond'
+        GROUP BY e.user_id`,
+      values: [userIDs, since.toString(), slackMs],
+    });
+    if (rows.length === 0) return 'expired';
+    return new Map(
+      rows.filter((row) => row.user_id !== null).map((row) => [row.user_id!, BigInt(row.event_id!)] as const),
+    );
+  }
+
   /** When each given event committed, for those still kept; one statement. */
   async eventTimes(eventIDs: readonly bigint[]): Promise<Map<string, Date>> {
     const { rows } = await this.pool.query<{ event_id: string; event_time: Date }>({

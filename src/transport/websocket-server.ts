@@ -1,4 +1,12 @@
-import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context as ProtocolContext } from 'graphql-ws';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -7,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketLimits } from '../config.js';
 import type { Viewer } from '../auth/viewer.js';
 import { authenticate, createContext, type Services } from '../context.js';
+import { cursorOf } from '../events/profile-event-hub.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
 import { operationNotFound, type OperationGate } from '../gate/operation-gate.js';
 import { clientAddress, startOperationRecord, type RequestRecord } from '../http/request-record.js';
@@ -183,6 +192,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
 
   const server = makeServer<Record<string, unknown>, Extra>({
     schema: options.schema,
+    subscribe: subscribeWithCursors,
     onConnect: async (ctx) => {
       let viewer;
       try {
@@ -370,3 +380,40 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
 
 /** graphql-ws's context of one socket, as the hooks above see it. */
 export type SocketContext = ProtocolContext<Record<string, unknown>, Extra>;
+
+/**
+ * graphql-js's subscribe, plus each message's cursor: the outbox event a delivered profile reflects
+ * goes into the message's `extensions.cursor` (see ProfileEventHub), which a client passes back as
+ * `since` when it subscribes again.
+ */
+async function subscribeWithCursors(
+  args: ExecutionArgs,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source;
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const message = async (step: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> => {
+    if (step.done === true) return { done: true, value: undefined };
+    const result = await execute({ ...args, rootValue: step.value });
+    const cursor = typeof step.value === 'object' && step.value !== null ? cursorOf(step.value) : undefined;
+    return {
+      done: false,
+      value: cursor === undefined ? result : { ...result, extensions: { ...result.extensions, cursor } },
+    };
+  };
+  // Not an async generator: its return() would wait for the pending next(), and a subscription
+  // completed while no change comes would never release its source.
+  const messages: AsyncIterableIterator<ExecutionResult> = {
+    next: async () => message(await iterator.next()),
+    return: async () => {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: async (error: unknown) => {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => messages,
+  };
+  return messages;
+}
