@@ -7,7 +7,7 @@ import { badInput, checkUserIDList } from '../shared/input-rules.js';
 import { createProfileLoader } from '../user/user.loaders.js';
 import type { UserProfileRepository } from '../user/user.repository.js';
 import type { UserProfileService } from '../user/user.service.js';
-import type { UserView as User } from '../user/user.presenter.js';
+import { audienceOf, type UserView as User } from '../user/user.presenter.js';
 import type { ChangeNotice } from './event-bus.js';
 import type { ProfileEventRepository } from './profile-event.repository.js';
 
@@ -20,6 +20,9 @@ export const cursorOf = (delivered: object): string | undefined => CURSORS.get(d
 
 /** A cursor: an event ID, a positive 64-bit integer in decimal. */
 const CURSOR = /^[1-9][0-9]{0,18}$/;
+
+/** Deliveries between two yields to the event loop while a batch is handed out. */
+const YIELD_EVERY = 500;
 
 /** How far before a resume cursor's event a change still counts as possibly missed. */
 const RESUME_SLACK_MS = 60_000;
@@ -292,29 +295,31 @@ export class ProfileEventHub {
         deleted.map((userID) => [userID, times.get(String(this.delivered.get(userID))) ?? new Date()]),
       );
     }
-    const feeds = new Map<ProfileFeed, string[]>();
-    for (const userID of userIDs) {
-      for (const feed of this.feedsByUser.get(userID) ?? []) {
-        const list = feeds.get(feed);
-        if (list) list.push(userID);
-        else feeds.set(feed, [userID]);
-      }
-    }
-    for (const [feed, ids] of feeds) {
-      try {
-        const users = await this.profileService.getProfileUpdates(
-          feed.viewer,
-          ids,
-          loader,
-          (userID) => deletedAt.get(userID) ?? new Date(),
-        );
-        for (const user of users) {
-          const cursor = this.delivered.get(user.userID);
+    // Each changed profile is presented once per audience (its owner, administrators, anyone else)
+    // and that one object goes to every subscriber in the audience: the socket layer then executes
+    // a subscription's selection once per object and selection, not once per subscriber.
+    const presented = new Map<string, User>();
+    let pushed = 0;
+    for (let index = 0; index < userIDs.length; index += 1) {
+      const userID = userIDs[index];
+      const cursor = this.delivered.get(userID);
+      for (const feed of [...(this.feedsByUser.get(userID) ?? [])]) {
+        const audience = audienceOf(feed.viewer, userID);
+        const key = `${audience}\u0000${userID}`;
+        let user = presented.get(key);
+        if (user === undefined) {
+          user = this.profileService.presentUpdate(
+            records[index],
+            userID,
+            audience,
+            () => deletedAt.get(userID) ?? new Date(),
+          );
           if (cursor !== undefined) CURSORS.set(user, String(cursor));
-          feed.push(user);
+          presented.set(key, user);
         }
-      } catch (error) {
-        this.logger.error({ err: error }, 'presenting changed profiles to a subscriber failed');
+        feed.push(user);
+        // A long batch lets requests and other sockets in between.
+        if (++pushed % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
   }

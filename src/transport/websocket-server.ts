@@ -3,6 +3,9 @@ import {
   execute,
   getOperationAST,
   GraphQLError,
+  Kind,
+  visit,
+  type ArgumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -382,6 +385,46 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
 export type SocketContext = ProtocolContext<Record<string, unknown>, Extra>;
 
 /**
+ * Per delivered profile (one object per audience, see ProfileEventHub): the message each selection
+ * made of it, so subscribers that share a selection share one execution. The profile's fields
+ * resolve from the object alone (User has only plain fields), so the caller's context plays no part.
+ */
+const MESSAGES = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+/**
+ * What a subscription's messages depend on besides the delivered object: its document and the
+ * variables it uses outside the subscription field's own arguments (those choose whom to watch,
+ * not what a message holds), so subscribers watching different users with one query share it.
+ * Undefined when the document has no source text to key on.
+ */
+function selectionKeyOf(args: ExecutionArgs): string | undefined {
+  const text = args.document.loc?.source.body;
+  if (text === undefined) return undefined;
+  const operation = getOperationAST(args.document, args.operationName);
+  if (operation === null || operation === undefined) return undefined;
+  const rootArguments = new Set<ArgumentNode>();
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) for (const argument of selection.arguments ?? []) rootArguments.add(argument);
+  }
+  const used = new Set<string>();
+  visit(args.document, {
+    VariableDefinition: () => false,
+    Argument: (node) => (rootArguments.has(node) ? false : undefined),
+    Variable: (node) => void used.add(node.name.value),
+  });
+  const variables = args.variableValues ?? {};
+  const values = [...used].sort().map((name) => [name, variables[name]]);
+  return `${args.operationName ?? ''}\u0000${JSON.stringify(values)}\u0000${text}`;
+}
+
+/** One message: the subscription's selection executed over a delivered profile, with its cursor. */
+async function messageOf(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
+  const result = await execute({ ...args, rootValue: payload });
+  const cursor = typeof payload === 'object' && payload !== null ? cursorOf(payload) : undefined;
+  return cursor === undefined ? result : { ...result, extensions: { ...result.extensions, cursor } };
+}
+
+/**
  * graphql-js's subscribe, plus each message's cursor: the outbox event a delivered profile reflects
  * goes into the message's `extensions.cursor` (see ProfileEventHub), which a client passes back as
  * `since` when it subscribes again.
@@ -392,14 +435,20 @@ async function subscribeWithCursors(
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const key = selectionKeyOf(args);
   const message = async (step: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> => {
     if (step.done === true) return { done: true, value: undefined };
-    const result = await execute({ ...args, rootValue: step.value });
-    const cursor = typeof step.value === 'object' && step.value !== null ? cursorOf(step.value) : undefined;
-    return {
-      done: false,
-      value: cursor === undefined ? result : { ...result, extensions: { ...result.extensions, cursor } },
-    };
+    const payload = step.value;
+    if (typeof payload !== 'object' || payload === null || key === undefined) {
+      return { done: false, value: await messageOf(args, payload) };
+    }
+    // The promise is kept, not the result: the subscribers woken by one delivery all ask before
+    // the first execution has finished.
+    let results = MESSAGES.get(payload);
+    if (results === undefined) MESSAGES.set(payload, (results = new Map()));
+    let value = results.get(key);
+    if (value === undefined) results.set(key, (value = messageOf(args, payload)));
+    return { done: false, value: await value };
   };
   // Not an async generator: its return() would wait for the pending next(), and a subscription
   // completed while no change comes would never release its source.

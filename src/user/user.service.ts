@@ -50,13 +50,18 @@ export class UserProfileService {
     deletedAt: (userID: string) => Date,
   ): Promise<User[]> {
     const records = await Promise.all(ids.map((userID) => loader.load(userID)));
-    return records.map((record, index) => {
-      if (record === null) return presentRemovedAccount(ids[index], AccountStatus.DELETED, deletedAt(ids[index]));
-      if (record.deactivatedAt !== null) {
-        return presentRemovedAccount(record.userID, AccountStatus.DEACTIVATED, record.deactivatedAt);
-      }
-      return presentProfile(record, this.catalog, audienceOf(viewer, record.userID));
-    });
+    return records.map((record, index) =>
+      this.presentUpdate(record, ids[index], audienceOf(viewer, ids[index]), () => deletedAt(ids[index])),
+    );
+  }
+
+  /** One profileUpdated delivery of `userID` (whose record is `record`, null once deleted) for `audience`. */
+  presentUpdate(record: ProfileRecord | null, userID: string, audience: ProfileAudience, deletedAt: () => Date): User {
+    if (record === null) return presentRemovedAccount(userID, AccountStatus.DELETED, deletedAt());
+    if (record.deactivatedAt !== null) {
+      return presentRemovedAccount(record.userID, AccountStatus.DEACTIVATED, record.deactivatedAt);
+    }
+    return presentProfile(record, this.catalog, audience);
   }
 
   /**
