@@ -5,6 +5,8 @@
  *   npm run bench -- [--duration 5] [--connections 32] [--rounds 3] [--warmup 2] [--only me,...]
  *                    [--port 4791] [--floor-port 4792] [--pg-port 54339] [--pool 10] [--count 50]
  *
+ *   npm run bench -- --only live [--sockets 1000,3000,10000] [--bus postgres,redis] (bench/live.ts)
+ *
  * DATABASE_URL: the Postgres to seed and use; unset, an embedded Postgres is started in
  * .data/bench-postgres on --pg-port. SERVER_NODE_OPTIONS / FLOOR_NODE_OPTIONS: extra node flags for the service or the floor process
  * only (e.g. --cpu-prof), to profile it under the same load.
@@ -17,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { issueToken } from '../src/auth/token-issuer.js';
 import { openDatabase } from '../src/db/database.js';
+import { runLiveBench } from './live.js';
 import { createOperations, READER_COUNT, readerID, WRITER_COUNT, writerID, type Operation } from './operations.js';
 import { BENCH_CUSTOM_FIELDS, BENCH_USERS, seed } from './seed.js';
 import { startStatementProxy } from './statement-proxy.js';
@@ -287,7 +290,10 @@ function machine(): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // `--only live`: profileUpdated subscribers at scale, a benchmark of its own (bench/live.ts).
+  if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'live') return runLiveBench(argv);
+  const options = parseOptions(argv);
   let databaseUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (databaseUrl === undefined || databaseUrl === '') {
