@@ -3,7 +3,7 @@ import type { GraphQLError } from 'graphql';
 import type { ClientConfig } from 'pg';
 import type { Logger } from 'pino';
 import type { Viewer } from '../auth/viewer.js';
-import { ListenClient } from '../db/listen-client.js';
+import { NotifiedCopy } from '../db/notified-copy.js';
 import { accountDeactivated, accountDeleted } from '../user/user.service.js';
 import { ACCOUNT_STATE_CHANNEL, type AccountStateRepository } from './account.repository.js';
 
@@ -22,8 +22,8 @@ export interface AccountStateStartOptions {
  * Which callers are refused for their account's state, as each instance sees it: an in-memory copy
  * of the deactivated accounts and of the tombstones of deleted ones, so that every request asks it
  * synchronously and none queries for it (both sets are small next to the accounts in use). Kept
- * current like the custom field registry: re-read on the tables' NOTIFY (any instance), after each
- * (re)connection of its listener, after this instance changes them, and every `refreshMs`.
+ * current by NotifiedCopy: the tables' NOTIFY (any instance), each reconnection of its listener,
+ * this instance's own changes, and every `refreshMs`.
  *
  * Statements that could let a stale copy do harm check the tables themselves: an account is never
  * created for a token older than its deletion (see UserProfileRepository.createIfMissing).
@@ -33,11 +33,7 @@ export class AccountStateRegistry {
   /** Per digest of a deleted ID: the second of its deletion; tokens issued then or before are refused. */
   private deletedAt: ReadonlyMap<string, number> = new Map();
   private readonly changeListeners = new Set<() => void>();
-  private running: Promise<void> | undefined;
-  private pending = false;
-  private timer: NodeJS.Timeout | undefined;
-  private listener: ListenClient | undefined;
-  private logger: AccountStateStartOptions['logger'] | undefined;
+  private copy: NotifiedCopy | undefined;
 
   constructor(private readonly repository: AccountStateRepository) {}
 
@@ -50,74 +46,39 @@ export class AccountStateRegistry {
     return this.deactivated.has(viewer.userID) ? accountDeactivated() : undefined;
   }
 
-  /** Calls `listener` after each re-read (e.g. to close the sockets of callers now refused). */
+  /** Calls `listener` after each re-read that changed something (e.g. to close the sockets of callers now refused). */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
 
   async start(options: AccountStateStartOptions): Promise<void> {
-    this.logger = options.logger;
-    await this.refresh();
-    this.listener = new ListenClient({
-      connection: options.listenConnection,
-      applicationName: 'profile-service-account-state',
-      channels: [ACCOUNT_STATE_CHANNEL],
+    this.copy = new NotifiedCopy(() => this.read(), {
       name: 'account states',
-      logger: options.logger,
-      onNotification: () => this.refreshQuietly(),
-      // Changes made while no connection listened were not announced to this one.
-      onConnected: () => this.refresh().catch((error: unknown) => this.logRefreshFailure(error)),
+      applicationName: 'profile-service-account-state',
+      channel: ACCOUNT_STATE_CHANNEL,
+      ...options,
     });
-    await this.listener
-      .start()
-      .catch((error: unknown) =>
-        options.logger.warn(
-          { err: error },
-          'account states: LISTEN connection failed; retrying, and periodic re-reads continue',
-        ),
-      );
-    this.timer = setInterval(() => this.refreshQuietly(), options.refreshMs);
-    this.timer.unref();
+    await this.copy.start();
   }
 
-  /** Re-reads both tables; calls during a read join it and cause one more read after it. */
+  /** Re-reads both tables (see NotifiedCopy.refresh); before start, reads them once. */
   refresh(): Promise<void> {
-    if (this.running !== undefined) {
-      this.pending = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.pending = false;
-          const states = await this.repository.listStates();
-          const deactivated = new Set(states.deactivated);
-          const deletedAt = new Map(states.deleted.map((row) => [row.digest, row.deletedSecond]));
-          const changed = !sameSet(deactivated, this.deactivated) || !sameMap(deletedAt, this.deletedAt);
-          this.deactivated = deactivated;
-          this.deletedAt = deletedAt;
-          if (changed) for (const listener of this.changeListeners) listener();
-        } while (this.pending);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.copy?.refresh() ?? this.read();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.listener?.stop();
-    await this.running?.catch(() => undefined);
+    await this.copy?.stop();
   }
 
-  private refreshQuietly(): void {
-    this.refresh().catch((error: unknown) => this.logRefreshFailure(error));
-  }
-
-  private logRefreshFailure(error: unknown): void {
-    this.logger?.error({ err: error }, 'account states: re-read failed; keeping the last copy');
+  private async read(): Promise<void> {
+    const states = await this.repository.listStates();
+    const deactivated = new Set(states.deactivated);
+    const deletedAt = new Map(states.deleted.map((row) => [row.digest, row.deletedSecond]));
+    const changed = !sameSet(deactivated, this.deactivated) || !sameMap(deletedAt, this.deletedAt);
+    this.deactivated = deactivated;
+    this.deletedAt = deletedAt;
+    if (changed) for (const listener of this.changeListeners) listener();
   }
 }
 

@@ -147,6 +147,32 @@ describe('deactivateAccounts and reactivateAccounts', () => {
     expect(events.map((row) => row.event_type)).toEqual(['ACCOUNT_DEACTIVATED', 'ACCOUNT_REACTIVATED']);
   });
 
+  it('reaches every instance at once: another instance refuses the owner without waiting for its re-read', async () => {
+    // A re-read every ten minutes: only the tables' NOTIFY can tell this instance in time.
+    const other = await startTestServer({ ACCOUNT_STATE_REFRESH_MS: '600000' });
+    try {
+      const ivan = await userWithProfile('Ivan');
+      const ivansToken = await server.token(ivan);
+      expect((await other.request(ME, { token: ivansToken })).data!.me).toMatchObject({ nick: 'Ivan' });
+      await server.request(DEACTIVATE, { ...asAdmin, variables: { ids: [ivan] } });
+      await waitFor('the other instance to refuse', async () =>
+        reasonOf(await other.request(USERS, { token: ivansToken, variables: { ids: [ivan] } })).reason ===
+        'ACCOUNT_DEACTIVATED'
+          ? true
+          : undefined,
+      );
+      await server.request(DELETE, { ...asAdmin, variables: { ids: [ivan] } });
+      await waitFor('the other instance to refuse the deleted account', async () =>
+        reasonOf(await other.request(USERS, { token: ivansToken, variables: { ids: [ivan] } })).reason ===
+        'ACCOUNT_DELETED'
+          ? true
+          : undefined,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('closes the open sockets of an account when it is deactivated', async () => {
     const carol = await userWithProfile('Carol');
     const carolSocket = socket(await server.token(carol));

@@ -1,4 +1,5 @@
-import { createProfileClient, ERROR_CODE, ProfileClientError, TYPES } from '../../src/client';
+import { ERROR_CODE, TYPES } from '../../src/client';
+import { countingClient, rejection } from '../support/profile-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 let server: TestServer;
@@ -7,33 +8,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** A client for `userID` whose requests are counted; each request gets a freshly signed token. */
-function countingClient(userID: string) {
-  let requests = 0;
-  const client = createProfileClient({
-    url: server.url,
-    getToken: () => server.token(userID),
-    fetch: (...args) => {
-      requests += 1;
-      return fetch(...args);
-    },
-  });
-  return { client, requests: () => requests };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProfileClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProfileClientError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
 test('exportMyData resolves { code: 0, data } with the familiar constants and times in milliseconds', async () => {
   const userID = uniqueUserID('c');
-  const { client } = countingClient(userID);
+  const { client } = countingClient(server, userID);
   await client.updateMyProfile({ nick: 'Ann', gender: TYPES.GENDER_FEMALE });
   const before = Date.now();
   const result = await client.exportMyData();
@@ -57,7 +34,7 @@ test('exportMyData resolves { code: 0, data } with the familiar constants and ti
 
 test('deleteMyAccount resolves { code: 0, data: { deleted } }; later calls reject at once, without retrying', async () => {
   const userID = uniqueUserID('c');
-  const { client, requests } = countingClient(userID);
+  const { client, requests } = countingClient(server, userID);
   await client.updateMyProfile({ nick: 'Gone soon' });
   expect(await client.deleteMyAccount()).toEqual({ code: 0, data: { deleted: true } });
 
@@ -70,7 +47,7 @@ test('deleteMyAccount resolves { code: 0, data: { deleted } }; later calls rejec
 
 test('a deactivated account rejects with ACCOUNT_DEACTIVATED', async () => {
   const userID = uniqueUserID('c');
-  const { client } = countingClient(userID);
+  const { client } = countingClient(server, userID);
   await client.updateMyProfile({ nick: 'Paused' });
   const deactivated = await server.request(
     `mutation ($ids: [ID!]!) { deactivateAccounts(ids: $ids) { deactivated } }`,

@@ -1,13 +1,7 @@
 import { WebSocket } from 'ws';
-import {
-  createProfileClient,
-  ERROR_CODE,
-  EVENT,
-  ProfileClientError,
-  TYPES,
-  type ProfileClient,
-} from '../../src/client';
+import { createProfileClient, ERROR_CODE, EVENT, TYPES, type ProfileClient } from '../../src/client';
 import { untilDelivering } from '../support/subscription-client';
+import { countingClient, rejection } from '../support/profile-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 let server: TestServer;
@@ -22,30 +16,6 @@ function clientFor(userID: string, extra: { warnings?: string[] } = {}): Profile
     getToken: () => server.token(userID),
     logger: { warn: (message) => extra.warnings?.push(message) },
   });
-}
-
-/** A client whose requests are counted, to tell a check before sending from a server refusal. */
-function countingClient(userID = uniqueUserID('c')): { client: ProfileClient; requests: () => number } {
-  let requests = 0;
-  const client = createProfileClient({
-    url: server.url,
-    getToken: () => server.token(userID),
-    fetch: (...args) => {
-      requests += 1;
-      return fetch(...args);
-    },
-  });
-  return { client, requests: () => requests };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProfileClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProfileClientError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 test('getMyProfile resolves { code: 0, data } with the familiar field names and constants', async () => {
@@ -139,7 +109,7 @@ test('getUserProfile with more than 100 IDs uses the first 100 and warns', async
 });
 
 test('a userIDList that is not an array is refused before any request', async () => {
-  const { client, requests } = countingClient();
+  const { client, requests } = countingClient(server);
   const error = await rejection(client.getUserProfile({ userIDList: 'alice' as unknown as string[] }));
   expect(error.code).toBe(ERROR_CODE.INVALID_PARAMETER);
   expect(requests()).toBe(0);
@@ -147,13 +117,13 @@ test('a userIDList that is not an array is refused before any request', async ()
 
 describe('error codes', () => {
   test('no fields at all is 2721, as in the familiar SDK, before any request', async () => {
-    const { client, requests } = countingClient();
+    const { client, requests } = countingClient(server);
     expect((await rejection(client.updateMyProfile({}))).code).toBe(2721);
     expect(requests()).toBe(0);
   });
 
   test('only an empty profileCustomField is 2722 before any request', async () => {
-    const { client, requests } = countingClient();
+    const { client, requests } = countingClient(server);
     const error = await rejection(client.updateMyProfile({ profileCustomField: [] }));
     expect(error.code).toBe(2722);
     expect(error.extensions).toMatchObject({ reason: 'EMPTY_UPDATE' });
@@ -187,7 +157,7 @@ describe('error codes', () => {
     ['the key "toString"', { toString: 'x' }],
     ['an own "__proto__" key', JSON.parse('{"__proto__": "x"}')],
   ])('%s is 2721 before any request', async (_name, options) => {
-    const { client, requests } = countingClient();
+    const { client, requests } = countingClient(server);
     const error = await rejection(client.updateMyProfile(options as never));
     expect(error.code).toBe(ERROR_CODE.INVALID_PARAMETER);
     expect(requests()).toBe(0);
@@ -199,7 +169,7 @@ describe('error codes', () => {
     ['role', -1],
     ['language', 4294967296],
   ])('%s %p is sent, as in the familiar SDK, and refused by the server with 40605', async (field, value) => {
-    const { client, requests } = countingClient();
+    const { client, requests } = countingClient(server);
     const error = await rejection(client.updateMyProfile({ [field]: value }));
     expect(error.code).toBe(ERROR_CODE.INVALID_VALUE);
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE' });
