@@ -5,6 +5,7 @@ import { AccountTombstoneEntity } from './src/account/account-tombstone.entity.j
 import { AdminAuditEntity } from './src/admin/admin-audit.entity.js';
 import { DEFAULT_EMBEDDED_PG_PORT } from './src/config.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
+import { UnnamedStatementClient } from './src/db/unnamed-statements.js';
 import { ProfileEventEntity } from './src/events/profile-event.entity.js';
 import { RateLimitCounterEntity } from './src/limits/rate-limit-counter.entity.js';
 import { UserProfileEntity } from './src/user/user-profile.entity.js';
@@ -28,7 +29,12 @@ export interface PoolTimeouts {
   readonly statementTimeoutMs?: number;
 }
 
-export function createDataSource(url: string, poolMax = 10, timeouts: PoolTimeouts = {}): DataSource {
+export interface PoolSettings extends PoolTimeouts {
+  /** False: every statement is sent unnamed, for a pooler that cannot keep prepared statements. */
+  readonly preparedStatements?: boolean;
+}
+
+export function createDataSource(url: string, poolMax = 10, timeouts: PoolSettings = {}): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -43,6 +49,7 @@ export function createDataSource(url: string, poolMax = 10, timeouts: PoolTimeou
       max: poolMax,
       application_name: 'profile-service',
       keepAlive: true,
+      ...(timeouts.preparedStatements === false ? { Client: UnnamedStatementClient } : {}),
       ...(timeouts.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: timeouts.connectTimeoutMs }),
       ...(timeouts.statementTimeoutMs === undefined
         ? {}

@@ -4,12 +4,16 @@
  *
  *   npm run bench -- [--duration 5] [--connections 32] [--rounds 3] [--warmup 2] [--only me,...]
  *                    [--port 4791] [--floor-port 4792] [--pg-port 54339] [--pool 10] [--count 50]
- *
+ *   npm run bench -- --only accounts [--rows 1000000]   (the bulk commands: bench/accounts-bulk.ts)
+ *   npm run bench -- --only search [--users 1000000]    (searchUsers: bench/search.ts)
  *   npm run bench -- --only live [--sockets 1000,3000,10000] [--bus postgres,redis] (bench/live.ts)
  *
  * DATABASE_URL: the Postgres to seed and use; unset, an embedded Postgres is started in
  * .data/bench-postgres on --pg-port. SERVER_NODE_OPTIONS / FLOOR_NODE_OPTIONS: extra node flags for the service or the floor process
  * only (e.g. --cpu-prof), to profile it under the same load.
+ * SERVICE_DATABASE_URL: the service's DATABASE_URL in the timed runs (a pooler in front of
+ * DATABASE_URL); DATABASE_LISTEN_URL, DATABASE_PREPARED_STATEMENTS and DATABASE_READ_URLS (with
+ * DATABASE_READ_MAX_LAG_MS) are passed on to the service (docs/scaling.md).
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
@@ -19,7 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { issueToken } from '../src/auth/token-issuer.js';
 import { openDatabase } from '../src/db/database.js';
+import { runAccountsBench } from './accounts-bulk.js';
 import { runLiveBench } from './live.js';
+import { runSearchBench } from './search.js';
 import { createOperations, READER_COUNT, readerID, WRITER_COUNT, writerID, type Operation } from './operations.js';
 import { BENCH_CUSTOM_FIELDS, BENCH_USERS, seed } from './seed.js';
 import { startStatementProxy } from './statement-proxy.js';
@@ -80,6 +86,17 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
+/** The service's pooler and replica settings, from the bench's own environment (see the header). */
+function scalingSettings(): Record<string, string> {
+  const names = [
+    'DATABASE_LISTEN_URL',
+    'DATABASE_PREPARED_STATEMENTS',
+    'DATABASE_READ_URLS',
+    'DATABASE_READ_MAX_LAG_MS',
+  ];
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+}
+
 interface Target {
   readonly name: 'service' | 'floor';
   readonly port: number;
@@ -102,6 +119,7 @@ function startTarget(name: Target['name'], port: number, databaseUrl: string, po
       DATABASE_URL: databaseUrl,
       DB_MIGRATE: 'false',
       DB_POOL_MAX: String(pool),
+      ...(name === 'service' ? scalingSettings() : {}),
       JWT_SECRET,
       PROFILE_CUSTOM_FIELDS: BENCH_CUSTOM_FIELDS.join(','),
       // 32 clients writing as fast as they can are exactly what the write rate limit refuses; the
@@ -152,7 +170,9 @@ async function post(port: number, request: { token: string; body: string }): Pro
 
 /** Same request, same answer (timestamps of writes aside): the floor really does the service's work. */
 function comparable(result: any): string {
-  return JSON.stringify(result, (key, value) => (key === 'lastUpdatedTime' ? '<time>' : value));
+  // A mutation's `extensions.readAfter` (with DATABASE_READ_URLS) is the service's alone.
+  const { extensions: _extensions, ...answer } = result ?? {};
+  return JSON.stringify(answer, (key, value) => (key === 'lastUpdatedTime' ? '<time>' : value));
 }
 
 /**
@@ -291,8 +311,12 @@ function machine(): string {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // `--only accounts`: the bulk import and export commands, a benchmark of their own (bench/accounts-bulk.ts).
+  if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'accounts') return runAccountsBench(argv);
   // `--only live`: profileUpdated subscribers at scale, a benchmark of its own (bench/live.ts).
   if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'live') return runLiveBench(argv);
+  // `--only search`: searchUsers on a million seeded users, a benchmark of its own (bench/search.ts).
+  if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'search') return runSearchBench(argv);
   const options = parseOptions(argv);
   let databaseUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
@@ -311,7 +335,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   try {
-    const database = await openDatabase(databaseUrl, { poolMax: 2, migrate: true });
+    const database = await openDatabase(databaseUrl, {
+      poolMax: 2,
+      migrate: true,
+      listenUrl: process.env.DATABASE_LISTEN_URL || undefined,
+    });
     let postgresVersion = '';
     let statementsQuery: (() => Promise<number>) | undefined;
     try {
@@ -358,7 +386,8 @@ async function main(): Promise<void> {
       );
       await seed(database.pool); // put back the nicks the counting pass changed
 
-      targets.push(await startTarget('service', options.port, databaseUrl, options.pool));
+      const serviceUrl = process.env.SERVICE_DATABASE_URL || databaseUrl;
+      targets.push(await startTarget('service', options.port, serviceUrl, options.pool));
       targets.push(await startTarget('floor', options.floorPort, databaseUrl, options.pool));
       const [service, floor] = targets;
       const operations = createOperations(tokens).filter(

@@ -6,6 +6,7 @@ import { CountRepeatedAdminRefusals1795635731409 } from './1795635731409-count-r
 import { WebhookLeasesAndDeadLetters1796159583227 } from './1796159583227-webhook-leases-and-dead-letters.js';
 import { AccountLifecycle1796174052038 } from './1796174052038-account-lifecycle.js';
 import { OutboxIndexes1796176237395 } from './1796176237395-outbox-indexes.js';
+import { UserSearch1796185000000 } from './1796185000000-user-search.js';
 
 // Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
 // whether they run from TypeScript sources or compiled output.
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   WebhookLeasesAndDeadLetters1796159583227,
   AccountLifecycle1796174052038,
   OutboxIndexes1796176237395,
+  UserSearch1796185000000,
 ];

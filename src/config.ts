@@ -61,6 +61,17 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Postgres cancels a statement running longer than this (statement_timeout). */
   readonly dbStatementTimeoutMs: number;
+  /**
+   * False behind a pooler that cannot keep named prepared statements (PgBouncer before 1.21 in
+   * transaction mode): every statement is sent unnamed (DATABASE_PREPARED_STATEMENTS).
+   */
+  readonly dbPreparedStatements: boolean;
+  /**
+   * A direct connection to the primary (DATABASE_LISTEN_URL) for what a transaction-mode pooler
+   * cannot carry: LISTEN and the migrations' session lock. Undefined: DATABASE_URL.
+   */
+  readonly databaseListenUrl: string | undefined;
+  readonly readReplicas: ReadReplicaConfig;
   readonly jwt: JwtConfig;
   readonly profileCustomFields: readonly string[];
   /** Custom field registry: the cap on definitions (retired ones count) and the re-read period. */
@@ -101,6 +112,24 @@ export interface Config {
     readonly writesPerUser: number;
     readonly writesPerIp: number;
   };
+  /**
+   * searchUsers fields per user and window, counted in memory by each instance (so N instances
+   * allow up to N times as many); 0 turns the limit off.
+   */
+  readonly searchRateLimit: {
+    readonly windowSeconds: number;
+    readonly searchesPerUser: number;
+  };
+}
+
+/** Streaming replicas that take profile reads (see src/db/replicas.ts and docs/scaling.md). */
+export interface ReadReplicaConfig {
+  /** DATABASE_READ_URLS; empty: every read goes to the primary. */
+  readonly urls: readonly string[];
+  /** A replica further behind the primary than this is skipped until it catches up. */
+  readonly maxLagMs: number;
+  /** How often each replica's position and the primary's are read. */
+  readonly checkMs: number;
 }
 
 /** Live profile changes: the relay, the bus between instances and the subscriptions. */
@@ -208,6 +237,22 @@ export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config 
   const databaseUrl = value('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const databaseListenUrl = value('DATABASE_LISTEN_URL');
+  if (databaseListenUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseListenUrl)) {
+    problems.push('DATABASE_LISTEN_URL must be a postgres:// or postgresql:// URL');
+  }
+  const readUrls = (value('DATABASE_READ_URLS') ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  readUrls.forEach((url, index) => {
+    if (!/^postgres(ql)?:\/\/[^\s]+$/.test(url)) {
+      problems.push(`DATABASE_READ_URLS: entry ${index + 1} is not a postgres:// or postgresql:// URL`);
+    }
+  });
+  if (databaseUrl === undefined && (readUrls.length > 0 || databaseListenUrl !== undefined)) {
+    problems.push('DATABASE_READ_URLS and DATABASE_LISTEN_URL need DATABASE_URL (the primary) to be set');
   }
   const hostSetting = value('HOST');
 
@@ -362,6 +407,13 @@ export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config 
     dbMigrate: boolean('DB_MIGRATE', true),
     dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
     dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 3_600_000),
+    dbPreparedStatements: boolean('DATABASE_PREPARED_STATEMENTS', true),
+    databaseListenUrl,
+    readReplicas: {
+      urls: readUrls,
+      maxLagMs: integer('DATABASE_READ_MAX_LAG_MS', 5000, 0, 3_600_000),
+      checkMs: integer('DATABASE_READ_CHECK_MS', 1000, 50, 60_000),
+    },
     jwt: {
       secret,
       usesDevelopmentSecret,
@@ -424,6 +476,10 @@ export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config 
       windowSeconds: integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
       writesPerUser: integer('RATE_LIMIT_WRITES_PER_USER', 60, 0, 1_000_000),
       writesPerIp: integer('RATE_LIMIT_WRITES_PER_IP', 600, 0, 1_000_000),
+    },
+    searchRateLimit: {
+      windowSeconds: integer('SEARCH_RATE_LIMIT_WINDOW_SECONDS', 1, 1, 86_400),
+      searchesPerUser: integer('SEARCH_RATE_LIMIT_PER_USER', 10, 0, 1_000_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems, modeReason);

@@ -11,6 +11,7 @@ import type { ProfileEventHub } from './events/profile-event-hub.js';
 import type { ProfileEvents } from './events/profile-events.js';
 import type { Writer } from './limits/write-rate-limiter.js';
 import type { Metrics } from './observability/metrics.js';
+import type { UserSearchService } from './search/search.service.js';
 import type { RequestContext } from './shared/request-context.js';
 import type { ProfileLoaderOf } from './user/user.loaders.js';
 import type { UserProfileRepository } from './user/user.repository.js';
@@ -37,6 +38,8 @@ export interface Services {
   readonly profileEventHub: ProfileEventHub;
   /** The webhook's dead letters, for administrators. */
   readonly webhookAdminService: WebhookAdminService;
+  /** searchUsers. */
+  readonly searchService: UserSearchService;
   readonly metrics: Metrics;
 }
 

@@ -8,6 +8,7 @@ import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
 import type { Services } from './context.js';
 import { profileUpdatedSource, ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { guardEntityRepresentations } from './federation/entity-representations.js';
+import { UserSearchResolver } from './search/search.resolver.js';
 import { UserResolver } from './user/user.resolver.js';
 import { createUserReferenceResolver } from './user/user.reference.js';
 import { WebhookAdminResolver } from './webhook/webhook-admin.resolver.js';
@@ -24,6 +25,7 @@ export type SchemaServices = Pick<
   | 'customFieldService'
   | 'webhookAdminService'
   | 'profileEventHub'
+  | 'searchService'
 >;
 
 const RESOLVERS = [
@@ -33,6 +35,7 @@ const RESOLVERS = [
   AccountLifecycleResolver,
   ProfileEventsResolver,
   WebhookAdminResolver,
+  UserSearchResolver,
 ];
 
 /** The resolver instances, by class, for type-graphql's container. */
@@ -45,6 +48,7 @@ function resolverInstances(services: SchemaServices): Map<unknown, object> {
     [AccountLifecycleResolver, new AccountLifecycleResolver(services.accountLifecycleService, profileLoaders)],
     [ProfileEventsResolver, new ProfileEventsResolver()],
     [WebhookAdminResolver, new WebhookAdminResolver(services.webhookAdminService)],
+    [UserSearchResolver, new UserSearchResolver(services.searchService, profileLoaders)],
   ]);
 }
 

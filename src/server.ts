@@ -6,7 +6,7 @@ import type { Services } from './context.js';
 import type { Readiness } from './db/readiness.js';
 import { createFastPath } from './execution/fast-path.js';
 import { PreparedOperations } from './execution/prepared-operations.js';
-import { createOperationGate } from './gate/operation-gate.js';
+import { createOperationGate, type WritePositions } from './gate/operation-gate.js';
 import { createGraphiQL, createGraphiQLOffPage } from './graphiql/graphiql.handler.js';
 import { createCors } from './http/cors.js';
 import type { WriteRateLimiter } from './limits/write-rate-limiter.js';
@@ -26,6 +26,8 @@ export interface AppServerExtras {
   readonly rateLimiter?: WriteRateLimiter;
   /** Backs GET /readyz; without it the server reports ready while it is not stopping. */
   readonly checkReadiness?: () => Promise<Readiness>;
+  /** With replicas: read-your-writes positions after mutations (see src/db/read-your-writes.ts). */
+  readonly writePositions?: WritePositions;
 }
 
 export interface AppServer {
@@ -60,6 +62,7 @@ export async function createAppServer(
     metrics: services.metrics,
     logger,
     rateLimiter: extras.rateLimiter,
+    writePositions: extras.writePositions,
   });
   const prepared = new PreparedOperations();
   const apollo = await startApollo(config, schema, gate, prepared);

@@ -10,6 +10,8 @@ export type {
   ProfileClientOptions,
   ProfileClientResponse,
   ProfileUpdatedEvent,
+  SearchCloudUsersOptions,
+  SearchCloudUsersResult,
   UpdateMyProfileOptions,
 } from './profile-client.js';
 

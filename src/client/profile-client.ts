@@ -62,10 +62,38 @@ export interface PersonalData {
   history: ProfileHistoryEntry[];
 }
 
+/** searchCloudUsers' options, with the names and values of Tencent Cloud Chat's web SDK. */
+export interface SearchCloudUsersOptions {
+  /** 1 to 5 keywords: a user ID exactly, or part of a nickname. */
+  keywordList: string[];
+  /** 'or' (the default): a user matches one keyword; 'and': every keyword. */
+  keywordListMatchType?: 'or' | 'and';
+  /** A `TYPES.GENDER_*` value, or a list of them. */
+  userGenderType?: string | string[];
+  /** The same as userGenderType: the SDK's own checks read this name. */
+  gender?: string | string[];
+  /** Born on or after, YYYYMMDD; alone, no upper bound. */
+  miniBirthday?: number;
+  /** Born on or before, YYYYMMDD. */
+  maxBirthday?: number;
+  /** Users per page, 1 to 100; 20 when absent. */
+  count?: number;
+  /** The previous answer's cursor; absent or '' for the first page. */
+  cursor?: string;
+}
+
+export interface SearchCloudUsersResult {
+  searchResultList: Profile[];
+  /** For the next page; '' on the last one. */
+  cursor: string;
+}
+
 export interface ProfileClient {
   getMyProfile(): Promise<ProfileClientResponse<Profile>>;
   getUserProfile(options: { userIDList: string[] }): Promise<ProfileClientResponse<Profile[]>>;
   updateMyProfile(options: UpdateMyProfileOptions): Promise<ProfileClientResponse<Profile>>;
+  /** Finds users by user ID and nickname (searchUsers), a page at a time. */
+  searchCloudUsers(options: SearchCloudUsersOptions): Promise<ProfileClientResponse<SearchCloudUsersResult>>;
   /** Erases the caller's account; `deleted` is false when there was none. Tokens issued until then stop working. */
   deleteMyAccount(): Promise<ProfileClientResponse<{ deleted: boolean }>>;
   /** Everything the server holds about the caller. */
@@ -187,6 +215,63 @@ function checked(key: string, value: unknown, rule: FieldRule): unknown {
   }
 }
 
+const MAX_SEARCH_KEYWORDS = 5;
+const MAX_SEARCH_COUNT = 100;
+const MATCH_TYPES: ReadonlyMap<unknown, string> = new Map([
+  ['or', 'ANY'],
+  ['and', 'ALL'],
+]);
+
+/** searchCloudUsers' options checked as the familiar SDK checks them, as searchUsers' input. */
+function toSearchInput(options: unknown): Record<string, unknown> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidParameter('searchCloudUsers expects an object of options');
+  }
+  const given = options as Record<string, unknown>;
+  const { keywordList, keywordListMatchType, miniBirthday, maxBirthday, count, cursor } = given;
+  if (
+    !Array.isArray(keywordList) ||
+    keywordList.length === 0 ||
+    keywordList.length > MAX_SEARCH_KEYWORDS ||
+    keywordList.some((keyword) => typeof keyword !== 'string')
+  ) {
+    throw invalidParameter(`keywordList must be 1 to ${MAX_SEARCH_KEYWORDS} strings`);
+  }
+  const input: Record<string, unknown> = { keywords: keywordList };
+  if (keywordListMatchType !== undefined) {
+    const match = MATCH_TYPES.get(keywordListMatchType);
+    if (match === undefined) throw invalidParameter("keywordListMatchType must be 'or' or 'and'");
+    input.match = match;
+  }
+  const genders = given.userGenderType ?? given.gender;
+  if (genders !== undefined) {
+    const mapping = (UPDATE_RULES.get('gender') as FieldRule & { kind: 'enum' }).mapping;
+    input.genders = (Array.isArray(genders) ? genders : [genders]).map((gender: unknown) => {
+      const api = typeof gender === 'string' ? mapping.toApi.get(gender) : undefined;
+      if (api === undefined)
+        throw invalidParameter(`userGenderType must be one of ${[...mapping.toApi.keys()].join(', ')}`);
+      return api;
+    });
+  }
+  for (const [name, value, field] of [
+    ['miniBirthday', miniBirthday, 'minBirthday'],
+    ['maxBirthday', maxBirthday, 'maxBirthday'],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidParameter(`${name} must be a number`);
+    input[field] = value;
+  }
+  if (count !== undefined) {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEARCH_COUNT) {
+      throw invalidParameter(`count must be a whole number from 1 to ${MAX_SEARCH_COUNT}`);
+    }
+    input.first = count;
+  }
+  if (cursor !== undefined && typeof cursor !== 'string') throw invalidParameter('cursor must be a string');
+  if (cursor !== undefined && cursor !== '') input.after = cursor;
+  return input;
+}
+
 /** Checks like the familiar SDK does before sending, and maps constants to the API's enums. */
 function toApiInput(options: unknown): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -225,6 +310,22 @@ function tokenSubject(token: string): string | undefined {
 
 const ok = <T>(data: T): ProfileClientResponse<T> => ({ code: 0, data });
 
+/** The header the server hands a write's position back in, and reads it from (see docs/scaling.md). */
+const READ_AFTER_HEADER = 'x-read-after';
+
+/** The later of two WAL positions (`16/B374D848`: two hexadecimal halves); a malformed one is ignored. */
+function newerPosition(current: string | undefined, received: string | undefined): string | undefined {
+  const parse = (text: string | undefined) => {
+    const match = text === undefined ? null : /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
+    return match === null ? undefined : [parseInt(match[1], 16), parseInt(match[2], 16)];
+  };
+  const next = parse(received);
+  if (next === undefined) return current;
+  const known = parse(current);
+  if (known === undefined || next[0] > known[0] || (next[0] === known[0] && next[1] > known[1])) return received;
+  return current;
+}
+
 /**
  * The client, for a runtime: `findWebSocket` supplies a WebSocket class when neither the options nor
  * the global scope have one.
@@ -241,6 +342,10 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
   /** The newest cursor received: a replaced subscription resumes from it too. */
   let since: string | undefined;
 
+  // Read-your-writes: the newest write position a response handed back, sent with every request
+  // after it, so the caller's reads never see a state older than their own writes, on any instance.
+  let readAfter: string | undefined;
+
   async function execute<T>(query: string, variables: Record<string, unknown>, retried = false): Promise<T> {
     const token = await options.getToken();
     let response: Response;
@@ -248,9 +353,14 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
     try {
       response = await doFetch(options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(readAfter === undefined ? {} : { [READ_AFTER_HEADER]: readAfter }),
+        },
         body: JSON.stringify({ query, variables }),
       });
+      readAfter = newerPosition(readAfter, response.headers.get(READ_AFTER_HEADER) ?? undefined);
       body = (await response.json()) as typeof body;
     } catch (error) {
       throw new ProfileClientError(
@@ -370,6 +480,14 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
         { input },
       );
       return ok(fromApi(data.updateMyProfile));
+    },
+
+    async searchCloudUsers(options) {
+      const data = await execute<{ searchUsers: { users: ApiProfile[]; nextCursor: string | null } }>(
+        `query ($input: SearchUsersInput!) { searchUsers(input: $input) { users { ${PROFILE_SELECTION} } nextCursor } }`,
+        { input: toSearchInput(options) },
+      );
+      return ok({ searchResultList: data.searchUsers.users.map(fromApi), cursor: data.searchUsers.nextCursor ?? '' });
     },
 
     async deleteMyAccount() {

@@ -1,12 +1,26 @@
-import { Client, type Pool } from 'pg';
+import { Client, type ClientConfig, type Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource, type PoolTimeouts } from '../../ormconfig.js';
+import { createDataSource, type PoolSettings } from '../../ormconfig.js';
 
 export interface Database {
   readonly dataSource: DataSource;
   /** The pool TypeORM opened; hot paths run their single statements on it directly. */
   readonly pool: Pool;
+  /**
+   * Where LISTEN connections go: DATABASE_LISTEN_URL, a direct connection to the primary, when
+   * DATABASE_URL is a pooler's (which cannot carry LISTEN); DATABASE_URL otherwise.
+   */
+  readonly listenUrl: string;
+  /** A dedicated connection's settings on `listenUrl` (see ListenClient). */
+  readonly listenConnection: ClientConfig;
   close(): Promise<void>;
+}
+
+export interface DatabaseOptions extends PoolSettings {
+  readonly poolMax: number;
+  readonly migrate: boolean;
+  /** The direct URL for LISTEN and the migration lock; unset: the pool's URL. */
+  readonly listenUrl?: string;
 }
 
 // Any fixed number: it only has to be the same for every process migrating this database.
@@ -50,10 +64,8 @@ export function explainConnectionError(error: unknown, url: string, setting = 'D
   return new Error(`${explained} (${code ?? message})`, { cause: error });
 }
 
-export async function openDatabase(
-  url: string,
-  options: { poolMax: number; migrate: boolean } & PoolTimeouts,
-): Promise<Database> {
+export async function openDatabase(url: string, options: DatabaseOptions): Promise<Database> {
+  const listenUrl = options.listenUrl ?? url;
   const dataSource = createDataSource(url, options.poolMax, options);
   try {
     await dataSource.initialize();
@@ -61,7 +73,7 @@ export async function openDatabase(
     throw explainConnectionError(error, url);
   }
   try {
-    if (options.migrate) await runMigrations(dataSource, url);
+    if (options.migrate) await runMigrations(dataSource, listenUrl === url ? undefined : listenUrl);
   } catch (error) {
     await dataSource.destroy();
     throw error;
@@ -70,6 +82,12 @@ export async function openDatabase(
   return {
     dataSource,
     pool,
+    listenUrl,
+    listenConnection: {
+      connectionString: listenUrl,
+      keepAlive: true,
+      ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    },
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },
@@ -79,13 +97,32 @@ export async function openDatabase(
 /**
  * Several instances (or test workers) may start at once: one migrates, the others wait and then
  * find nothing to do. The lock is held on its own connection so a pool of any size can migrate.
+ *
+ * A session advisory lock needs a session: through a transaction-mode pooler it would stay behind
+ * on whichever server connection took it. With `directUrl` (DATABASE_LISTEN_URL), the lock and the
+ * migrations both run on direct connections to the primary, and the pool is not used.
  */
-export async function runMigrations(dataSource: DataSource, url: string): Promise<void> {
-  const lock = new Client({ connectionString: url });
-  await lock.connect();
+export async function runMigrations(dataSource: DataSource, directUrl?: string): Promise<void> {
+  const lockUrl = directUrl ?? (dataSource.options as { url: string }).url;
+  const lock = new Client({ connectionString: lockUrl });
+  try {
+    await lock.connect();
+  } catch (error) {
+    throw explainConnectionError(error, lockUrl, directUrl === undefined ? 'DATABASE_URL' : 'DATABASE_LISTEN_URL');
+  }
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await dataSource.runMigrations({ transaction: 'each' });
+    if (directUrl === undefined) {
+      await dataSource.runMigrations({ transaction: 'each' });
+    } else {
+      const direct = createDataSource(directUrl, 1);
+      await direct.initialize();
+      try {
+        await direct.runMigrations({ transaction: 'each' });
+      } finally {
+        await direct.destroy();
+      }
+    }
   } finally {
     await lock.end();
   }

@@ -234,6 +234,15 @@ async function lock(dataDir: string, port: number): Promise<(() => void) | undef
   return undefined;
 }
 
+/**
+ * The URL of the embedded database a running server holds in `dataDir`, if one does: a command
+ * (`npm run accounts`) connects to it rather than being refused the folder the server holds.
+ */
+export function runningEmbeddedDatabaseUrl(dataDir: string): string | undefined {
+  const holder = readOwner(path.join(path.resolve(dataDir), LOCK_FILE));
+  return holder?.port !== undefined && isRunning(holder) ? urlFor(holder.port) : undefined;
+}
+
 interface Claim {
   /** This start ran initdb: the folder was missing or empty. */
   readonly created: boolean;

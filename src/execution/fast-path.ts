@@ -2,6 +2,7 @@ import { getVariableValues, type ExecutionResult, type GraphQLSchema } from 'gra
 import Negotiator from 'negotiator';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { createContext, writerOf, type Context, type Services } from '../context.js';
+import { READ_AFTER_HEADER } from '../db/read-your-writes.js';
 import type { RequestRecord } from '../http/request-record.js';
 import type { OperationGate } from '../gate/operation-gate.js';
 import { attachEarlyWork, type EarlyWork, type PreparedOperations } from './prepared-operations.js';
@@ -113,13 +114,20 @@ export function createFastPath(options: FastPathOptions) {
       return { answered: false, context: attachEarlyWork(context, early) };
     }
 
+    // As Apollo's plugin does (see apollo-gate.ts): with replicas, a mutation hands back its position.
+    const readAfter =
+      operation.operation.operation === 'mutation' ? await gate.afterMutation(writerOf(context).userID) : undefined;
     // Apollo's trailing newline, so both paths send the same bytes.
-    const text = JSON.stringify({ data: result.data }) + '\n';
+    const text =
+      JSON.stringify(
+        readAfter === undefined ? { data: result.data } : { data: result.data, extensions: { readAfter } },
+      ) + '\n';
     record.operations.push({ name: operation.operation.name?.value, outcome: 'success' });
     services.metrics.observeFastPath();
     response.writeHead(200, {
       'content-type': contentType,
       'cache-control': 'no-store',
+      ...(readAfter === undefined ? {} : { [READ_AFTER_HEADER]: readAfter }),
       'content-length': String(Buffer.byteLength(text)),
     });
     response.end(text);

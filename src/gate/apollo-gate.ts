@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { writerOf, type Context } from '../context.js';
+import { READ_AFTER_HEADER } from '../db/read-your-writes.js';
 import { earlyWorkOf } from '../execution/prepared-operations.js';
 import { requestRecordOf } from '../http/request-record.js';
 import { createRequestObserverPlugin } from '../observability/request-observer.js';
@@ -28,6 +29,15 @@ export function createApolloGatePlugins(gate: OperationGate): ApolloServerPlugin
             writer: writerOf(contextValue),
             transport: 'http',
           });
+        },
+        async willSendResponse({ operation, contextValue, response }) {
+          if (operation?.operation !== 'mutation') return;
+          const readAfter = await gate.afterMutation(writerOf(contextValue).userID);
+          if (readAfter === undefined) return;
+          response.http.headers.set(READ_AFTER_HEADER, readAfter);
+          if (response.body.kind === 'single') {
+            response.body.singleResult.extensions = { ...response.body.singleResult.extensions, readAfter };
+          }
         },
       };
     },

@@ -15,7 +15,14 @@ import type { Config } from '../config.js';
 import { createFormatError, QueryLimitReason } from '../errors.js';
 import { HttpRefusalReason } from '../http/http-error.js';
 import type { RequestRecord } from '../http/request-record.js';
-import { createIntrospectionRule, createQueryLimitRules, limitError, operationCost } from '../limits/query-limits.js';
+import {
+  createIntrospectionRule,
+  createQueryLimitRules,
+  limitError,
+  operationCost,
+  pagedFieldsOf,
+} from '../limits/query-limits.js';
+import { createSearchRateLimiter, searchesOf } from '../limits/search-rate-limiter.js';
 import { writesOf, type WriteRateLimiter, type Writer } from '../limits/write-rate-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { finishRecord, type FinishedRecord } from '../observability/request-observer.js';
@@ -34,15 +41,17 @@ export interface Admission {
 /**
  * Every policy an operation passes before it runs and after it has answered, whatever brought it:
  * HTTP through Apollo, the HTTP fast path, or a graphql-ws socket. Each transport calls these and
- * nothing else decides; a new policy is added here, and a new transport calls the same five.
+ * nothing else decides; a new policy is added here, and a new transport calls the same ones.
  *
  * - Document policies (parse token limit; introspection; depth, alias, duplicate-field and directive
  *   limits) depend only on the text: Apollo applies `parseOptions` and `validationRules` with its
  *   document cache, other transports call `prepare`, which does the same with a cache of its own.
  * - `admit`: subscriptions only over a socket, the cost limit (which depends on list variables)
  *   and the write rate limit, counted once per mutation field that will execute, by user and by
- *   address.
+ *   address; the search rate limit, once per `searchUsers` field, by user (in this instance's
+ *   memory). A paged field's cost counts its page size.
  * - `formatError`: masking; stack traces only in development.
+ * - `afterMutation`: with replicas, the write position an HTTP response hands back (read-your-writes).
  * - `finish`: the log line and metrics of a request or a WebSocket operation.
  */
 export interface OperationGate {
@@ -53,6 +62,12 @@ export interface OperationGate {
   /** Throws the refusal (a GraphQLError) when a per-request policy refuses the operation. */
   admit(admission: Admission): Promise<void>;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /**
+   * After a mutation has run, for read-your-writes with replicas: the position its writer's later
+   * reads must see, which the response carries (`x-read-after`, `extensions.readAfter`);
+   * undefined without replicas.
+   */
+  afterMutation(userID: string | undefined): Promise<string | undefined>;
   finish(record: RequestRecord, details: FinishedRecord): void;
 }
 
@@ -72,6 +87,13 @@ export interface OperationGateOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly rateLimiter?: WriteRateLimiter;
+  /** Set when replicas take reads (see src/db/read-your-writes.ts). */
+  readonly writePositions?: WritePositions;
+}
+
+/** Reads the primary's position after a write, and remembers it for the writer. */
+export interface WritePositions {
+  afterWrite(userID: string | undefined): Promise<string | undefined>;
 }
 
 /** Documents `prepare` remembers, by text; past this many the oldest are forgotten. */
@@ -99,7 +121,7 @@ function validationFailure(error: GraphQLError): GraphQLError {
 }
 
 export function createOperationGate(options: OperationGateOptions): OperationGate {
-  const { config, schema, metrics, logger, rateLimiter } = options;
+  const { config, schema, metrics, logger, rateLimiter, writePositions } = options;
   const limits = config.graphqlLimits;
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
   const validationRules: ValidationRule[] = [
@@ -107,6 +129,8 @@ export function createOperationGate(options: OperationGateOptions): OperationGat
     ...createQueryLimitRules(limits),
   ];
   const allRules = [...specifiedRules, ...validationRules];
+  const pagedFields = pagedFieldsOf(schema);
+  const searchRateLimiter = createSearchRateLimiter(config.searchRateLimit);
   const prepared = new Map<string, DocumentNode>();
 
   return {
@@ -142,7 +166,7 @@ export function createOperationGate(options: OperationGateOptions): OperationGat
           },
         });
       }
-      const cost = operationCost(document, operation, variables);
+      const cost = operationCost(document, operation, variables, pagedFields);
       if (cost > limits.maxCost) {
         throw limitError(
           QueryLimitReason.COST_LIMIT,
@@ -154,6 +178,11 @@ export function createOperationGate(options: OperationGateOptions): OperationGat
         const writes = writesOf(document, operation, variables);
         if (writes > 0) await rateLimiter.consume(writer, writes);
       }
+      // An anonymous search is refused by the operation itself (UNAUTHENTICATED), having cost nothing.
+      if (operation.operation === 'query' && writer.userID !== undefined) {
+        const searches = searchesOf(document, operation, variables);
+        if (searches > 0) searchRateLimiter.consume(writer.userID, searches);
+      }
     },
 
     formatError: createFormatError({
@@ -161,6 +190,10 @@ export function createOperationGate(options: OperationGateOptions): OperationGat
       hideSuggestions: config.isProduction,
       logger,
     }),
+
+    async afterMutation(userID) {
+      return writePositions?.afterWrite(userID);
+    },
 
     finish(record, details) {
       finishRecord(record, details, logger, metrics);

@@ -1,9 +1,15 @@
 import {
+  getNamedType,
   GraphQLError,
+  isInputObjectType,
+  isObjectType,
   Kind,
+  valueFromASTUntyped,
   type ASTVisitor,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
@@ -201,14 +207,56 @@ function listLength(value: ValueNode, variables: Record<string, unknown>): numbe
   return undefined;
 }
 
+/** A field that returns a page: where its page size `first` is given, and how large a page is without it. */
+export interface PagedField {
+  /** The argument holding `first`: `first` itself, or an input object (`input`) with a `first` field. */
+  readonly argument: string;
+  readonly inInput: boolean;
+  readonly defaultSize: number;
+}
+
+/** The fields of `schema` that take a page size `first` with a default (`searchUsers(input: { first })`), by name. */
+export function pagedFieldsOf(schema: GraphQLSchema): ReadonlyMap<string, PagedField> {
+  const paged = new Map<string, PagedField>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      for (const argument of field.args) {
+        const input = getNamedType(argument.type);
+        const first =
+          argument.name === 'first'
+            ? { inInput: false, defaultValue: argument.defaultValue }
+            : isInputObjectType(input) && input.getFields().first !== undefined
+              ? { inInput: true, defaultValue: input.getFields().first.defaultValue }
+              : undefined;
+        if (first !== undefined && typeof first.defaultValue === 'number' && !paged.has(field.name)) {
+          paged.set(field.name, { argument: argument.name, inInput: first.inInput, defaultSize: first.defaultValue });
+        }
+      }
+    }
+  }
+  return paged;
+}
+
+/** The page size a paged field asks for; its default when it gives none that is a positive number. */
+function pageSizeOf(field: FieldNode, paged: PagedField, variables: Record<string, unknown>): number {
+  const argument = field.arguments?.find((candidate) => candidate.name.value === paged.argument);
+  let value = argument === undefined ? undefined : valueFromASTUntyped(argument.value, variables);
+  if (paged.inInput)
+    value = value !== null && typeof value === 'object' ? (value as { first?: unknown }).first : undefined;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? value : paged.defaultSize;
+}
+
 /**
  * The cost of an operation: every field costs 1 plus its sub-selection, and a field given a list
- * argument (`users(ids:)`, `_entities(representations:)`) costs that much once per list entry.
+ * argument (`users(ids:)`, `_entities(representations:)`) costs that much once per list entry; a
+ * paged field (`pagedFieldsOf`) costs that much once per user of the page it asks for.
  */
 export function operationCost(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
+  pagedFields: ReadonlyMap<string, PagedField> = new Map(),
 ): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
@@ -229,6 +277,8 @@ export function operationCost(
           const length = listLength(argument.value, variables);
           if (length !== undefined && length > multiplier) multiplier = length;
         }
+        const paged = pagedFields.get(selection.name.value);
+        if (paged !== undefined) multiplier = Math.max(multiplier, pageSizeOf(selection, paged, variables));
         cost += multiplier * (1 + selectionCost(selection.selectionSet));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         cost += selectionCost(selection.selectionSet);

@@ -21,8 +21,9 @@ export enum RateLimitScope {
 }
 
 export class RateLimitedError extends GraphQLError {
-  constructor(scope: RateLimitScope, retryAfter: number) {
-    super(`Too many writes; retry in ${retryAfter} s`, {
+  /** `what` ran out: writes, or searches (see search-rate-limiter.ts). */
+  constructor(scope: RateLimitScope, retryAfter: number, what = 'writes') {
+    super(`Too many ${what}; retry in ${retryAfter} s`, {
       extensions: {
         code: ErrorCode.RATE_LIMITED,
         scope,
@@ -50,13 +51,25 @@ export interface WriteRateLimiter {
 
 /**
  * How many writes a mutation makes: its root fields that will execute (each `updateMyProfile`
- * alias is a write of its own), following fragments and honouring `@skip`/`@include` with the
- * request's variables. `__typename` writes nothing.
+ * alias is a write of its own). `__typename` writes nothing.
  */
 export function writesOf(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>>,
+): number {
+  return countRootFields(document, operation, variables, (name) => name !== '__typename');
+}
+
+/**
+ * How many of an operation's root fields that will execute `counts` names (each alias is one of
+ * its own), following fragments and honouring `@skip`/`@include` with the request's variables.
+ */
+export function countRootFields(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
+  counts: (fieldName: string) => boolean,
 ): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
@@ -73,21 +86,21 @@ export function writesOf(
   };
   const visited = new Set<string>();
   const count = (set: SelectionSetNode): number => {
-    let writes = 0;
+    let fields = 0;
     for (const selection of set.selections) {
       if (!included(selection)) continue;
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value !== '__typename') writes += 1;
+        if (counts(selection.name.value)) fields += 1;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        writes += count(selection.selectionSet);
+        fields += count(selection.selectionSet);
       } else if (!visited.has(selection.name.value)) {
         // graphql-js collects a fragment's fields once per selection set, however often it is spread.
         visited.add(selection.name.value);
         const fragment = fragments.get(selection.name.value);
-        if (fragment !== undefined) writes += count(fragment.selectionSet);
+        if (fragment !== undefined) fields += count(fragment.selectionSet);
       }
     }
-    return writes;
+    return fields;
   };
   return count(operation.selectionSet);
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReadReplicasStatus } from '../db/replicas.js';
 
 /** Operation names come from clients: past this many distinct ones, new names count as "other". */
 const MAX_OPERATION_LABELS = 100;
@@ -27,6 +28,8 @@ export interface Metrics {
   watchPool(pool: Pool): void;
   /** Counts the webhook's dead letters as they happen, and reports how many are waiting on every scrape. */
   watchWebhook(webhook: WebhookDeadLetterSource): void;
+  /** Reports the read replicas' state, lag and reads, and whether the primary answers, on every scrape. */
+  watchReplicas(replicas: { status(): ReadReplicasStatus }): void;
 }
 
 /** One registry per app, so several apps in one process (tests) never share counters. */
@@ -104,6 +107,58 @@ export function createMetrics(): Metrics {
     },
   });
 
+  let replicas: { status(): ReadReplicasStatus } | undefined;
+  const replicaGauge = (
+    name: string,
+    help: string,
+    read: (replica: ReadReplicasStatus['replicas'][number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const replica of replicas?.status().replicas ?? []) this.set({ replica: replica.name }, read(replica));
+      },
+    });
+  replicaGauge('db_replica_up', 'Whether the read replica answered its last check (1) or not (0)', (r) => Number(r.up));
+  replicaGauge(
+    'db_replica_usable',
+    'Whether the read replica takes reads now (1): up, and within DATABASE_READ_MAX_LAG_MS while the primary answers',
+    (r) => Number(r.usable),
+  );
+  // NaN until a replica's lag has been measured (it has not answered yet, or the primary has not).
+  replicaGauge('db_replica_lag_seconds', 'How far the read replica is behind the primary, at its last check', (r) =>
+    r.lagSeconds === undefined ? NaN : r.lagSeconds,
+  );
+  replicaGauge('db_replica_lag_bytes', 'WAL bytes the read replica has still to replay, at its last check', (r) =>
+    r.lagBytes === undefined ? NaN : r.lagBytes,
+  );
+  new Gauge({
+    name: 'db_primary_up',
+    help: 'Whether the primary answered the last replica check (1) or not (0); reported with read replicas',
+    registers: [registry],
+    collect() {
+      const status = replicas?.status();
+      if (status !== undefined) this.set(Number(status.primaryUp));
+    },
+  });
+  new Counter({
+    name: 'db_reads_total',
+    help: 'Profile reads routed with read replicas, by the server that answered (primary, or a replica)',
+    labelNames: ['server'] as const,
+    registers: [registry],
+    collect() {
+      const status = replicas?.status();
+      if (status === undefined) return;
+      this.reset();
+      this.inc({ server: 'primary' }, status.primaryReads);
+      for (const replica of status.replicas) this.inc({ server: replica.name }, replica.reads);
+    },
+  });
+
   return {
     registry,
     observeOperation(operationName, outcome, seconds) {
@@ -126,6 +181,9 @@ export function createMetrics(): Metrics {
     watchWebhook(source) {
       webhook = source;
       source.onDeadLetters((count) => deadLettered.inc(count));
+    },
+    watchReplicas(source) {
+      replicas = source;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { attachReadAfter, READ_AFTER_HEADER } from '../db/read-your-writes.js';
 import type { Readiness } from '../db/readiness.js';
 import type { OperationGate } from '../gate/operation-gate.js';
 import type { GraphiQL } from '../graphiql/graphiql.handler.js';
@@ -56,9 +57,12 @@ export function createRequestListener(routes: Routes): RequestListener {
 
   async function readiness(response: ServerResponse): Promise<void> {
     if (state.stopping) return sendJson(response, 503, { status: 'unavailable', reason: 'SHUTTING_DOWN' });
-    const result = (await routes.checkReadiness?.()) ?? { ready: true };
-    if (result.ready) return sendJson(response, 200, { status: 'ready' });
-    sendJson(response, 503, { status: 'unavailable', reason: result.reason });
+    const result: Readiness = (await routes.checkReadiness?.()) ?? { ready: true };
+    const missing = result.missing === undefined ? {} : { missing: result.missing };
+    // Ready with a role missing (the primary: reads still answer; the replicas: the primary reads) is
+    // degraded, not unready, so a load balancer keeps sending the requests it can answer.
+    if (result.ready) return sendJson(response, 200, { status: result.missing ? 'degraded' : 'ready', ...missing });
+    sendJson(response, 503, { status: 'unavailable', reason: result.reason, ...missing });
   }
 
   async function metrics(response: ServerResponse): Promise<void> {
@@ -69,7 +73,10 @@ export function createRequestListener(routes: Routes): RequestListener {
 
   return (request: IncomingMessage, response: ServerResponse) => {
     state.inFlight += 1;
-    const record = startRequestRecord(request, config.http.trustProxy);
+    const record = attachReadAfter(
+      startRequestRecord(request, config.http.trustProxy),
+      request.headers[READ_AFTER_HEADER],
+    );
     response.setHeader('x-request-id', record.id);
     // While stopping, each connection closes after its current response.
     if (state.stopping) response.setHeader('connection', 'close');

@@ -32,6 +32,8 @@ function columnOf(spec: FieldSpec): ColumnOptions {
 @Check('user_profile_uint32', uint32Check)
 // Deactivated accounts are few; each instance reads them all at start (see src/account/).
 @Index('user_profile_deactivated', ['userID'], { where: '"deactivated_at" IS NOT NULL' })
+// searchUsers' indexes are over expressions TypeORM cannot describe: migrations/1796185000000-user-search.ts.
+@Index('user_profile_search_walk', { synchronize: false })
 export class UserProfileEntity {
   @PrimaryColumn({ name: 'user_id', type: 'text', primaryKeyConstraintName: 'user_profile_pkey' })
   userID!: string;

@@ -22,14 +22,18 @@ export type ProfileLoaderOf = (context: object) => ProfileLoader;
 
 const loaderSlot = contextSlot<ProfileLoader>('profileLoader');
 
+/**
+ * `repositoryFor` gives the repository a request reads through: where its reads go may depend on
+ * the request (after its caller's write, one that sees it; see src/db/read-your-writes.ts).
+ */
 export function createProfileLoaders(
-  repository: UserProfileRepository,
+  repositoryFor: (context: object) => UserProfileRepository,
   observeBatch?: (size: number) => void,
 ): ProfileLoaderOf {
   return (context) => {
     let loader = loaderSlot.of(context);
     if (loader === undefined) {
-      loader = createProfileLoader(repository, observeBatch);
+      loader = createProfileLoader(repositoryFor(context), observeBatch);
       loaderSlot.attach(context, loader);
     }
     return loader;

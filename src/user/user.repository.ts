@@ -250,6 +250,8 @@ export class UserProfileRepository {
   constructor(
     private readonly sql: SqlRunner,
     private readonly outbox: Outbox = DETACHED_OUTBOX,
+    /** Where findByIds reads (a replica's runner, see src/db/replicas.ts); writes always use `sql`. */
+    private readonly reads: SqlRunner = sql,
   ) {}
 
   /** This repository inside `scope`'s transaction: its statements join it, and it wakes the relay after the commit. */
@@ -261,13 +263,18 @@ export class UserProfileRepository {
     });
   }
 
+  /** This repository with findByIds on `reads`. */
+  readingFrom(reads: SqlRunner): UserProfileRepository {
+    return new UserProfileRepository(this.sql, this.outbox, reads);
+  }
+
   /** One statement for any number of IDs; rows come back in no particular order. */
   async findByIds(userIDs: readonly string[]): Promise<ProfileRecord[]> {
     let query: Statement;
     if (userIDs.length === 1) query = { ...FIND_ONE, values: [userIDs[0]] };
     else if (userIDs.some((userID) => userID.includes(ID_SEPARATOR))) query = { ...FIND_BY_IDS, values: [userIDs] };
     else query = { ...FIND_BY_JOINED_IDS, values: [userIDs.join(ID_SEPARATOR)] };
-    const rows = await this.sql.query<ProfileRow>(query);
+    const rows = await this.reads.query<ProfileRow>(query);
     return rows.map(toRecord);
   }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { TEST_CUSTOM_FIELDS, TEST_JWT_SECRET } from './test-server';
+import { poolerSettings, TEST_CUSTOM_FIELDS, TEST_JWT_SECRET } from './test-server';
 
 export interface AppProcess {
   readonly url: string;
@@ -21,6 +21,7 @@ export async function startAppProcess(env: Record<string, string> = {}): Promise
       PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_URL: process.env.DATABASE_URL,
+      ...poolerSettings(env.DATABASE_URL),
       DB_MIGRATE: 'false',
       DB_POOL_MAX: '4',
       JWT_SECRET: TEST_JWT_SECRET,

@@ -32,7 +32,13 @@ module.exports = async function globalSetup() {
     globalThis.__embeddedDatabase = embedded;
   }
   try {
-    const database = await openDatabase(process.env.DATABASE_URL, { poolMax: 1, migrate: true });
+    // Behind a transaction-mode pooler the migration lock needs the direct URL (DATABASE_LISTEN_URL).
+    const database = await openDatabase(process.env.DATABASE_URL, {
+      poolMax: 1,
+      migrate: true,
+      listenUrl: process.env.DATABASE_LISTEN_URL,
+      preparedStatements: process.env.DATABASE_PREPARED_STATEMENTS !== 'false',
+    });
     await database.close();
   } catch (error) {
     // Jest skips the teardown when the setup fails.

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { TEST_CUSTOM_FIELDS, TEST_JWT_SECRET } from './test-server';
+import { poolerSettings, TEST_CUSTOM_FIELDS, TEST_JWT_SECRET } from './test-server';
 
 /** The app as `npm start` runs it in production, on the test database, with its JSON log lines captured. */
 export async function startLoggedApp(env: Record<string, string> = {}): Promise<{ app: RunningApp; lines: any[] }> {
@@ -18,6 +18,7 @@ export async function startLoggedApp(env: Record<string, string> = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: process.env.DATABASE_URL,
+    ...poolerSettings(env.DATABASE_URL),
     DB_MIGRATE: 'false',
     JWT_SECRET: TEST_JWT_SECRET,
     PROFILE_CUSTOM_FIELDS: TEST_CUSTOM_FIELDS.join(','),

@@ -69,6 +69,25 @@ export function countStatements(pool: Pool): () => number {
   return () => count;
 }
 
+/**
+ * DATABASE_LISTEN_URL and DATABASE_PREPARED_STATEMENTS from the test run's environment: set, the
+ * suite runs through a pooler (DATABASE_URL) with LISTEN on a direct connection (.ci/pgbouncer-suite).
+ * The direct URL names the database `databaseUrl` names, so a test on a database of its own
+ * listens (and migrates) there too.
+ */
+export function poolerSettings(databaseUrl = process.env.DATABASE_URL): Record<string, string> {
+  const settings: Record<string, string> = {};
+  const listen = process.env.DATABASE_LISTEN_URL;
+  if (listen !== undefined && databaseUrl !== undefined) {
+    const direct = new URL(listen);
+    direct.pathname = new URL(databaseUrl).pathname;
+    settings.DATABASE_LISTEN_URL = direct.toString();
+  }
+  const prepared = process.env.DATABASE_PREPARED_STATEMENTS;
+  if (prepared !== undefined) settings.DATABASE_PREPARED_STATEMENTS = prepared;
+  return settings;
+}
+
 /** A user ID no other test uses, so tests never see each other's rows. */
 export function uniqueUserID(prefix = 'u'): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
@@ -80,6 +99,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: process.env.DATABASE_URL,
+    // Set when the suite runs behind a transaction-mode pooler (.ci/pgbouncer-suite).
+    ...poolerSettings(env.DATABASE_URL),
     DB_MIGRATE: 'false',
     DB_POOL_MAX: '5',
     JWT_SECRET: TEST_JWT_SECRET,
