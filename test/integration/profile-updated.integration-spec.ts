@@ -152,8 +152,8 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
     expect(rejected.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'nick' });
 
     // 2. The real write statement inside a transaction the test rolls back.
-    const tx = new PgClient({ connectionString: process.env.DATABASE_URL });
-    await tx.connect();
+    // A connection of the server's pool, so it names statements (or not, behind a pooler) as the server does.
+    const tx = await a.app.database.pool.connect();
     try {
       await tx.query('BEGIN');
       const inTx = new UserProfileRepository(createSqlRunner(tx), { relayOwner: 'nobody', webhookPending: false });
@@ -162,7 +162,7 @@ describe.each(buses)('profileUpdated over %s', (busName, busEnv) => {
       expect(written?.changed).toBe(true);
       await tx.query('ROLLBACK');
     } finally {
-      await tx.end();
+      tx.release();
     }
 
     // 3. A statement the database refuses (location over 16 bytes violates a CHECK constraint).
