@@ -36,17 +36,18 @@ export interface SearchHit {
  * 1. A walk of the first FIRST_WALK_ROWS users after the page's position along
  *    `user_profile_search_walk` (user ID and normalized nickname, an index-only scan: no row is
  *    read but a match's), stopping as soon as the page is full. A keyword in more than about one
- *    nickname in a hundred fills a page here.
+ *    nickname in fifty fills a page here.
  * 2. If that walk found matches but not enough, the keyword is common enough to walk on: up to
- *    WALK_ROWS more users.
- * 3. If the first walk found none, or the second too few, the keyword is rare from there on: the
- *    candidates `user_profile_search_codes` (GIN) holds after the last user walked, checked
- *    against the normalized nickname and sorted. Rare means few, so the sort is small.
+ *    WALK_ROWS users after its last match.
+ * 3. If the first walk found none, the keyword is rare: the candidates `user_profile_search_codes`
+ *    (GIN) holds after the page's position, checked against the normalized nickname and sorted
+ *    (the first walk's users are among them, and matched none). If the second walk found too few,
+ *    the same after the last user it walked. Rare means few, so the sort is small.
  *
  * So a page never sorts every match of a common keyword, nor walks far for a rare one. Each step
  * is a CTE behind a gate of one-time filters: it runs only when the steps before it fell short.
  */
-export const FIRST_WALK_ROWS = 2000;
+export const FIRST_WALK_ROWS = 1000;
 export const WALK_ROWS = 20000;
 
 const NICK = PROFILE_FIELDS.nick.column;
@@ -77,8 +78,8 @@ const FIRST_KEYWORD_PARAM = 7;
  * (the keywords' values reach the steps as one-time parameters), so the generic plan is the one
  * wanted.
  */
-const SEARCH_SETTINGS = `SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
-  set_config('plan_cache_mode', 'force_generic_plan', true)`;
+const BEGIN_SEARCH = `BEGIN READ ONLY; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0;
+  SET LOCAL plan_cache_mode = force_generic_plan`;
 
 type NickTier = SearchTier.PREFIX | SearchTier.CONTAINS;
 
@@ -161,30 +162,29 @@ function buildSearch(keywordCount: number, match: KeywordMatch): string {
       `(SELECT e.user_id FROM user_profile AS e WHERE e.user_id > ${from} ORDER BY e.user_id OFFSET ${rows - 1} LIMIT 1)`;
     const first = `(SELECT count(*) FROM a${tier})`;
     const second = `(SELECT count(*) FROM b${tier})`;
-    const firstEdge = `(SELECT user_id FROM e${tier})`;
-    const secondEdge = `(SELECT user_id FROM f${tier})`;
+    const lastFirst = `(SELECT max(user_id) FROM a${tier})`;
+    const secondEdge = `(SELECT user_id FROM e${tier})`;
+    // Each step reads only as many users as the page still needs.
     const text = `
   a${tier} AS MATERIALIZED (
     SELECT w.user_id FROM ${walk(startOf(tier), FIRST_WALK_ROWS)} AND ${gate}
-    LIMIT ${P.limit}
+    LIMIT ${P.limit} - ${before}
   ),
-  e${tier} AS MATERIALIZED (SELECT ${edge(startOf(tier), FIRST_WALK_ROWS)} AS user_id),
   b${tier} AS MATERIALIZED (
-    SELECT w.user_id FROM ${walk(firstEdge, WALK_ROWS)}
-      AND ${gate} AND ${first} > 0 AND ${first} + ${before} < ${P.limit} AND ${firstEdge} IS NOT NULL
-    LIMIT ${P.limit}
+    SELECT w.user_id FROM ${walk(lastFirst, WALK_ROWS)}
+      AND ${gate} AND ${first} > 0 AND ${first} + ${before} < ${P.limit}
+    LIMIT ${P.limit} - ${before} - ${first}
   ),
-  f${tier} AS MATERIALIZED (SELECT ${edge(firstEdge, WALK_ROWS)} AS user_id),
+  e${tier} AS MATERIALIZED (SELECT ${edge(lastFirst, WALK_ROWS)} AS user_id),
   i${tier} AS MATERIALIZED (
     SELECT p.user_id FROM user_profile AS p
     WHERE ${gate} AND ${candidates(tier)}
-      AND (${first} = 0 AND ${firstEdge} IS NOT NULL
-        OR ${first} + ${second} + ${before} < ${P.limit} AND ${secondEdge} IS NOT NULL)
+      AND (${first} = 0 OR ${first} + ${second} + ${before} < ${P.limit} AND ${secondEdge} IS NOT NULL)
       -- user_id || '': neither bound nor order may turn into a primary key range (a bitmap of every
       -- user after the bound): this step reads the GIN index's few candidates and sorts them.
-      AND p.user_id || '' > CASE WHEN ${first} = 0 THEN ${firstEdge} ELSE ${secondEdge} END
+      AND p.user_id || '' > CASE WHEN ${first} = 0 THEN ${startOf(tier)} ELSE ${secondEdge} END
       AND ${inTier(tier, 'p.user_id', `user_search_text(p.${NICK})`)} AND ${filters('p')}
-    ORDER BY p.user_id || '' LIMIT ${P.limit}
+    ORDER BY p.user_id || '' LIMIT ${P.limit} - ${before} - ${first} - ${second}
   )`;
     found.push(first, second, `(SELECT count(*) FROM i${tier})`);
     return text;
@@ -236,13 +236,20 @@ export class UserSearchRepository {
         ...query.keywords,
       ],
     };
-    const rows = await onConnection(this.pool, (connection) =>
-      connection.transaction(async () => {
-        const sql = createSqlRunner(connection.client);
-        await sql.query({ text: SEARCH_SETTINGS });
-        return sql.query<{ user_id: string; tier: number }>(statement);
-      }),
-    );
+    const rows = await onConnection(this.pool, async ({ client }) => {
+      const sql = createSqlRunner(client);
+      // The transaction and its settings in one round trip (a simple query of four statements).
+      await sql.query({ text: BEGIN_SEARCH });
+      try {
+        const found = await sql.query<{ user_id: string; tier: number }>(statement);
+        await sql.query({ text: 'COMMIT' });
+        return found;
+      } catch (error) {
+        // A connection that cannot roll back reports an 'error' event, and onConnection discards it.
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
     return rows.map((row) => ({ userID: row.user_id, tier: row.tier as SearchTier }));
   }
 

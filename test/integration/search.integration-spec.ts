@@ -517,3 +517,21 @@ describe('the plan', () => {
     expect(await explain('小明')).toMatch(/Bitmap Index Scan on user_profile_search_codes \(actual rows=[1-9]/);
   });
 });
+
+describe('statements', () => {
+  it('sends one search statement in a transaction of three round trips, then one profile read', async () => {
+    // Last in this file: the server's background work (relay, registry re-reads) stops here.
+    await server.stopBackgroundWork();
+    const count = async (keywords: string[]) => {
+      const before = server.statements();
+      const response = await search({ keywords });
+      expect(response.errors).toBeUndefined();
+      return { statements: server.statements() - before, users: response.data!.searchUsers.users.length };
+    };
+    // BEGIN READ ONLY with its settings, the search, COMMIT; then the page's profiles in one read.
+    expect(await count(['王'])).toEqual({ statements: 4, users: 20 });
+    expect(await count(['filler_000001', '芳', 'Sam'])).toEqual({ statements: 4, users: 20 });
+    // No match, no profiles to read.
+    expect(await count(['no such nickname anywhere'])).toEqual({ statements: 3, users: 0 });
+  });
+});
