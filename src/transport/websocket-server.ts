@@ -285,8 +285,15 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       return args;
     },
 
-    onNext: (ctx, id, _payload, _args, result) => {
-      if (!result.errors) return undefined;
+    onNext: async (ctx, id, _payload, args, next) => {
+      let result = next;
+      // As over HTTP (apollo-gate.ts, fast-path.ts): with replicas, a mutation hands back its write
+      // position, and this instance remembers it for the writer's later reads.
+      if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') {
+        const readAfter = await gate.afterMutation(ctx.extra.state.userID);
+        if (readAfter !== undefined) result = { ...result, extensions: { ...result.extensions, readAfter } };
+      }
+      if (!result.errors) return result === next ? undefined : result;
       const errors = format(result.errors.map(labelled));
       const running = ctx.extra.state.operations.get(id);
       if (running !== undefined) {

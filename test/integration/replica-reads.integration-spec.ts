@@ -175,6 +175,23 @@ async function replicatedUser(nick: string): Promise<string> {
     expect(await nickSeenBy(second, owner, owner)).toBe('before');
   });
 
+  it('hands the position back over WebSocket too, and remembers the writer there', async () => {
+    const owner = await replicatedUser('before');
+    const socket = connect(first.url, await first.token(owner));
+    try {
+      const written = await socket.execute(UPDATE, { nick: 'over the socket' });
+      expect(written.errors).toBeUndefined();
+      const readAfter = (written as { extensions?: { readAfter?: unknown } }).extensions?.readAfter;
+      expect(readAfter).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      // Remembered on this instance: the writer's next read, with no header, sees the write.
+      expect(await nickSeenBy(first, owner, owner)).toBe('over the socket');
+      // Handed back: another instance given the position sees it too.
+      expect(await nickSeenBy(second, owner, owner, { 'x-read-after': String(readAfter) })).toBe('over the socket');
+    } finally {
+      await socket.dispose();
+    }
+  });
+
   it('hands the position back the same way from Apollo and from the fast path', async () => {
     const owner = uniqueUserID('owner');
     // A text of its own: Apollo answers it first, the fast path the same text again.
