@@ -22,6 +22,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Client } from 'pg';
 import { openDatabase } from '../src/db/database.js';
+import { benchDatabase } from './bench-database.js';
 import {
   postgresTypeOf,
   PROFILE_FIELDS,
@@ -207,16 +208,7 @@ const mib = (value: number | undefined): string => (value === undefined ? '-' : 
 export async function runAccountsBench(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
   const loadAtStart = os.loadavg()[0];
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  if (serverUrl === undefined || serverUrl === '') {
-    const { startEmbeddedDatabase } = await import('../src/db/embedded-postgres.js');
-    const dataDir = path.join(ROOT, '.data', 'bench-postgres');
-    console.log(`DATABASE_URL is unset: starting an embedded Postgres in ${dataDir} on port ${options.pgPort}`);
-    const embedded = await startEmbeddedDatabase({ dataDir, port: options.pgPort, persistent: true });
-    serverUrl = embedded.url;
-    stopEmbedded = () => embedded.stop();
-  }
+  const { url: serverUrl, stop: stopEmbedded } = await benchDatabase(options.pgPort);
   const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' });
   const havePsql = psql.status === 0;
   const folder = await mkdtemp(path.join(os.tmpdir(), 'profile-service-bench-accounts-'));
@@ -326,6 +318,6 @@ export async function runAccountsBench(argv: string[]): Promise<void> {
     } else {
       console.log(`kept ${folder} and the databases ${names.join(', ')}`);
     }
-    await stopEmbedded?.();
+    await stopEmbedded();
   }
 }

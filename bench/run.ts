@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { issueToken } from '../src/auth/token-issuer.js';
 import { openDatabase } from '../src/db/database.js';
+import { benchDatabase } from './bench-database.js';
 import { runAccountsBench } from './accounts-bulk.js';
 import { runLiveBench } from './live.js';
 import { runSearchBench } from './search.js';
@@ -318,20 +319,11 @@ async function main(): Promise<void> {
   // `--only search`: searchUsers on a million seeded users, a benchmark of its own (bench/search.ts).
   if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'search') return runSearchBench(argv);
   const options = parseOptions(argv);
-  let databaseUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  if (databaseUrl === undefined || databaseUrl === '') {
-    const { startEmbeddedDatabase } = await import('../src/db/embedded-postgres.js');
-    const dataDir = path.join(ROOT, '.data', 'bench-postgres');
-    console.log(`DATABASE_URL is unset: starting an embedded Postgres in ${dataDir} on port ${options.pgPort}`);
-    const embedded = await startEmbeddedDatabase({ dataDir, port: options.pgPort, persistent: true });
-    databaseUrl = embedded.url;
-    stopEmbedded = () => embedded.stop();
-  }
+  const { url: databaseUrl, stop: stopEmbedded } = await benchDatabase(options.pgPort);
   const targets: Target[] = [];
   const cleanUp = async () => {
     for (const target of targets) await stopTarget(target);
-    await stopEmbedded?.();
+    await stopEmbedded();
   };
   process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   try {
@@ -390,9 +382,15 @@ async function main(): Promise<void> {
       targets.push(await startTarget('service', options.port, serviceUrl, options.pool));
       targets.push(await startTarget('floor', options.floorPort, databaseUrl, options.pool));
       const [service, floor] = targets;
-      const operations = createOperations(tokens).filter(
-        (op) => !options.only || options.only.some((part) => op.name.includes(part)),
-      );
+      const all = createOperations(tokens);
+      const unmatched = (options.only ?? []).filter((part) => !all.some((op) => op.name.includes(part)));
+      if (unmatched.length > 0) {
+        throw new Error(
+          `--only ${unmatched.join(',')} names no operation; the operations are: ${all.map((op) => op.name).join(', ')} ` +
+            '(or live, search, accounts for the other benchmarks)',
+        );
+      }
+      const operations = all.filter((op) => !options.only || options.only.some((part) => op.name.includes(part)));
       console.log(
         `load: ${options.rounds} interleaved rounds x ${options.duration}s per operation and server, ` +
           `${options.connections} connections, ${options.warmup}s warm-up each`,

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { issueToken } from '../src/auth/token-issuer.js';
 import { openDatabase } from '../src/db/database.js';
+import { benchDatabase } from './bench-database.js';
 import { KeywordMatch, SearchTier } from '../src/search/search.enums.js';
 import { UserSearchRepository, type SearchQuery } from '../src/search/search.repository.js';
 import { encodeCursor, planSearch } from '../src/search/search.rules.js';
@@ -401,16 +402,7 @@ function machine(): string {
 
 export async function runSearchBench(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  if (serverUrl === undefined || serverUrl === '') {
-    const { startEmbeddedDatabase } = await import('../src/db/embedded-postgres.js');
-    const dataDir = path.join(ROOT, '.data', 'bench-postgres');
-    console.log(`DATABASE_URL is unset: starting an embedded Postgres in ${dataDir} on port ${options.pgPort}`);
-    const embedded = await startEmbeddedDatabase({ dataDir, port: options.pgPort, persistent: true });
-    serverUrl = embedded.url;
-    stopEmbedded = () => embedded.stop();
-  }
+  const { url: serverUrl, stop: stopEmbedded } = await benchDatabase(options.pgPort);
   let service: ChildProcess | undefined;
   const stopService = async () => {
     if (service === undefined || service.exitCode !== null) return;
@@ -422,7 +414,7 @@ export async function runSearchBench(argv: string[]): Promise<void> {
     'SIGINT',
     () =>
       void stopService()
-        .then(() => stopEmbedded?.())
+        .then(() => stopEmbedded())
         .then(() => process.exit(130)),
   );
   try {
@@ -530,6 +522,6 @@ export async function runSearchBench(argv: string[]): Promise<void> {
     }
   } finally {
     await stopService();
-    await stopEmbedded?.();
+    await stopEmbedded();
   }
 }
