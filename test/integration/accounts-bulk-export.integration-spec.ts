@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { DEFAULT_STANDARD_VALUES, PROFILE_FIELDS, STANDARD_FIELDS } from '../../src/user/profile-fields';
-import { fixture, runAccounts, storedProfiles, summaryOf } from '../fixtures/accounts/accounts-command';
+import { fixture, runAccounts, storedProfiles, summaryOf, ALICE_STANDARD } from '../fixtures/accounts/accounts-command';
 import { createOwnDatabase } from '../support/db';
 
 // `npm run accounts -- export` as a process, and round trips: export, import into an empty
@@ -75,19 +75,7 @@ it('our format: every account as an administrator reads it, ordered by userID', 
   expect(Object.keys(alice)).toEqual(['userID', ...STANDARD_FIELDS, 'profileCustomField']);
   expect(alice).toEqual({
     userID: 'alice',
-    ...DEFAULT_STANDARD_VALUES,
-    nick: 'Alice',
-    avatar: 'https://example.com/alice.png',
-    gender: 'FEMALE',
-    selfSignature: 'Line one\nline two\twith a tab, "quotes" and a \\ backslash',
-    allowType: 'ALLOW_ANY',
-    birthday: 19900415,
-    location: 'CN-GD',
-    language: 2,
-    messageSettings: 1,
-    adminForbidType: 'SEND_OUT',
-    level: 7,
-    role: 3,
+    ...ALICE_STANDARD,
     profileCustomField: [
       { key: 'Tag_Profile_Custom_Mood', value: '😀 happy' },
       { key: 'Tag_Profile_Custom_Test1', value: 'première' },

@@ -13,6 +13,7 @@ import {
   storedProfiles,
   summaryOf,
   type CommandResult,
+  ALICE_STANDARD,
 } from '../fixtures/accounts/accounts-command';
 import { eventually } from '../support/custom-fields';
 import { createOwnDatabase } from '../support/db';
@@ -44,19 +45,7 @@ const auditRows = async () =>
 /** alice, bob and carol as every fixture of them gives them: the given fields, defaults for the rest. */
 const EXPECTED = {
   alice: {
-    ...DEFAULT_STANDARD_VALUES,
-    nick: 'Alice',
-    avatar: 'https://example.com/alice.png',
-    gender: 'FEMALE',
-    selfSignature: 'Line one\nline two\twith a tab, "quotes" and a \\ backslash',
-    allowType: 'ALLOW_ANY',
-    birthday: 19900415,
-    location: 'CN-GD',
-    language: 2,
-    messageSettings: 1,
-    adminForbidType: 'SEND_OUT',
-    level: 7,
-    role: 3,
+    ...ALICE_STANDARD,
     customFields: { Tag_Profile_Custom_Test1: 'première', Tag_Profile_Custom_Mood: '😀 happy' },
   },
   bob: { ...DEFAULT_STANDARD_VALUES, nick: 'Bob', gender: 'MALE', customFields: {} },
