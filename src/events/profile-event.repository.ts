@@ -5,6 +5,17 @@ export interface ChangeNotice {
   readonly userID: string;
 }
 
+/** The pruning statement ($1: retention hours, $2: batch size); see deleteExpired. */
+export const DELETE_EXPIRED = {
+  name: 'profile_event_delete_expired',
+  text: `DELETE FROM profile_event WHERE event_id IN (
+      SELECT event_id FROM profile_event
+      WHERE relayed AND NOT webhook_pending AND event_time < now() - $1::integer * interval '1 hour'
+      ORDER BY event_time
+      LIMIT $2
+      FOR UPDATE SKIP LOCKED)`,
+} as const;
+
 /** SQL on the `profile_event` outbox, outside the write path (which lives in UserProfileRepository). */
 export class ProfileEventRepository {
   constructor(private readonly pool: Pool) {}
@@ -117,16 +128,7 @@ export class ProfileEventRepository {
    * SKIP LOCKED lets instances prune side by side without waiting on each other.
    */
   async deleteExpired(hours: number, limit: number): Promise<number> {
-    const result = await this.pool.query({
-      name: 'profile_event_delete_expired',
-      text: `DELETE FROM profile_event WHERE event_id IN (
-          SELECT event_id FROM profile_event
-          WHERE relayed AND NOT webhook_pending AND event_time < now() - $1::integer * interval '1 hour'
-          ORDER BY event_time
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED)`,
-      values: [hours, limit],
-    });
+    const result = await this.pool.query({ ...DELETE_EXPIRED, values: [hours, limit] });
     return result.rowCount ?? 0;
   }
 }

@@ -1,3 +1,4 @@
+import { DELETE_EXPIRED } from '../../src/events/profile-event.repository';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 let server: TestServer;
@@ -43,10 +44,10 @@ describe('outbox pruning', () => {
   });
 
   it('reads the oldest expired events from the expiry index, whatever the statistics', async () => {
+    // The statement pruning runs, planned as it would run (EXPLAIN without ANALYZE deletes nothing).
     const { rows } = await server.app.database.pool.query<{ 'QUERY PLAN': unknown }>(
-      `EXPLAIN (FORMAT JSON) SELECT event_id FROM profile_event
-       WHERE relayed AND NOT webhook_pending AND event_time < now() - 24 * interval '1 hour'
-       ORDER BY event_time LIMIT 5000 FOR UPDATE SKIP LOCKED`,
+      `EXPLAIN (FORMAT JSON) ${DELETE_EXPIRED.text}`,
+      [24, 5000],
     );
     expect(JSON.stringify(rows[0]['QUERY PLAN'])).toContain('"Index Name":"profile_event_expiry"');
   });
