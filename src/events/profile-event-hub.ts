@@ -188,12 +188,37 @@ export class ProfileEventHub {
     if (ids.length === 0) return;
     const loader = createProfileLoader(this.profiles);
     const latest = changed === 'expired' ? await this.events.latestEventIDs(ids) : changed;
-    const users = await this.profileService.getProfileUpdates(viewer, ids, loader, () => new Date());
+    const records = await Promise.all(ids.map((userID) => loader.load(userID)));
+    const deletedAt = await this.deletionTimes(
+      ids.filter((_, index) => records[index] === null),
+      (userID) => latest.get(userID),
+    );
+    const users = await this.profileService.getProfileUpdates(
+      viewer,
+      ids,
+      loader,
+      (userID) => deletedAt.get(userID) ?? new Date(),
+    );
     users.forEach((user, index) => {
       const cursor = latest.get(ids[index]);
       if (cursor !== undefined) CURSORS.set(user, String(cursor));
       feed.push(user);
     });
+  }
+
+  /**
+   * When each of these deleted accounts was deleted: the time of its latest event (`eventOf`), its
+   * deletion; an account's removal is dated by it. One statement; now, for an event no longer kept.
+   */
+  private async deletionTimes(
+    userIDs: readonly string[],
+    eventOf: (userID: string) => bigint | undefined,
+  ): Promise<Map<string, Date>> {
+    if (userIDs.length === 0) return new Map();
+    const times = await this.events
+      .eventTimes(userIDs.map((userID) => eventOf(userID) ?? 0n))
+      .catch(() => new Map<string, Date>());
+    return new Map(userIDs.map((userID) => [userID, times.get(String(eventOf(userID))) ?? new Date()]));
   }
 
   onNotices(notices: readonly ChangeNotice[]): void {
@@ -284,17 +309,10 @@ export class ProfileEventHub {
       this.retryTimer = setTimeout(() => this.scheduleFlush(), FLUSH_RETRY_MS);
       return;
     }
-    // An account deleted since has no profile left: its removal is dated by its event.
-    const deleted = userIDs.filter((_, index) => records[index] === null);
-    let deletedAt = new Map<string, Date>();
-    if (deleted.length > 0) {
-      const times = await this.events
-        .eventTimes(deleted.map((userID) => this.delivered.get(userID) ?? 0n))
-        .catch(() => new Map<string, Date>());
-      deletedAt = new Map(
-        deleted.map((userID) => [userID, times.get(String(this.delivered.get(userID))) ?? new Date()]),
-      );
-    }
+    const deletedAt = await this.deletionTimes(
+      userIDs.filter((_, index) => records[index] === null),
+      (userID) => this.delivered.get(userID),
+    );
     // Each changed profile is presented once per audience (its owner, administrators, anyone else)
     // and that one object goes to every subscriber in the audience: the socket layer then executes
     // a subscription's selection once per object and selection, not once per subscriber.

@@ -17,7 +17,7 @@ const EXPORT = `{ exportMyData { exportedAt profile { ${USER} } storedCustomFiel
 const ENTITIES = `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { userID nick } } }`;
 const USER_PROFILE = `query ($id: ID!) { userProfile(userID: $id) { ${USER} } }`;
 const IMPORT = `mutation ($accounts: [ImportAccountInput!]!) { importAccounts(accounts: $accounts) { userID nick } }`;
-const WATCH = `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { userID nick accountStatus } }`;
+const WATCH = `subscription ($ids: [ID!]!) { profileUpdated(userIDs: $ids) { userID nick accountStatus lastUpdatedTime } }`;
 
 let server: TestServer;
 const sockets: WsConnection[] = [];
@@ -378,18 +378,26 @@ describe('account events', () => {
       () => server.request(DEACTIVATE, { ...asAdmin, variables: { ids: [helen] } }),
       'DEACTIVATED',
     );
-    expect(deactivated.data!.profileUpdated).toEqual({ userID: helen, nick: '', accountStatus: 'DEACTIVATED' });
+    expect(deactivated.data!.profileUpdated).toMatchObject({ userID: helen, nick: '', accountStatus: 'DEACTIVATED' });
     const back = await after(
       'the profile again',
       () => server.request(REACTIVATE, { ...asAdmin, variables: { ids: [helen] } }),
       'ACTIVE',
     );
-    expect(back.data!.profileUpdated).toEqual({ userID: helen, nick, accountStatus: 'ACTIVE' });
+    expect(back.data!.profileUpdated).toMatchObject({ userID: helen, nick, accountStatus: 'ACTIVE' });
     const gone = await after(
       'the deletion',
       () => server.request(DELETE, { ...asAdmin, variables: { ids: [helen] } }),
       'DELETED',
     );
-    expect(gone.data!.profileUpdated).toEqual({ userID: helen, nick: '', accountStatus: 'DELETED' });
+    expect(gone.data!.profileUpdated).toMatchObject({ userID: helen, nick: '', accountStatus: 'DELETED' });
+    // Dated by the deletion's own event, as is the deactivation by its time.
+    const { rows } = await server.app.database.pool.query<{ event_type: string; event_time: Date }>(
+      `SELECT event_type::text, event_time FROM profile_event WHERE user_id = $1 AND event_type <> 'PROFILE_UPDATED' ORDER BY event_id`,
+      [helen],
+    );
+    const timeOf = (type: string) => rows.find((row) => row.event_type === type)!.event_time.toISOString();
+    expect(gone.data!.profileUpdated.lastUpdatedTime).toBe(timeOf('ACCOUNT_DELETED'));
+    expect(deactivated.data!.profileUpdated.lastUpdatedTime).toBe(timeOf('ACCOUNT_DEACTIVATED'));
   });
 });
