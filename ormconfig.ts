@@ -7,6 +7,7 @@ import { DEFAULT_EMBEDDED_PG_PORT } from './src/config.js';
 import { ProfileCustomFieldEntity } from './src/custom-field/custom-field-definition.entity.js';
 import { UnnamedStatementClient } from './src/db/unnamed-statements.js';
 import { ProfileEventEntity } from './src/events/profile-event.entity.js';
+import { PresenceInstanceEntity, PresenceSessionEntity, UserStatusEntity } from './src/presence/presence.entity.js';
 import { RateLimitCounterEntity } from './src/limits/rate-limit-counter.entity.js';
 import { UserProfileEntity } from './src/user/user-profile.entity.js';
 
@@ -17,6 +18,9 @@ export const ENTITIES = [
   ProfileEventEntity,
   RateLimitCounterEntity,
   AccountTombstoneEntity,
+  PresenceInstanceEntity,
+  PresenceSessionEntity,
+  UserStatusEntity,
 ];
 
 /** Where the embedded database listens while `npm start` runs it (see src/db/embedded-postgres.ts). */

@@ -7,6 +7,7 @@
  *   npm run bench -- --only accounts [--rows 1000000]   (the bulk commands: bench/accounts-bulk.ts)
  *   npm run bench -- --only search [--users 1000000]    (searchUsers: bench/search.ts)
  *   npm run bench -- --only live [--sockets 1000,3000,10000] [--bus postgres,redis] (bench/live.ts)
+ *   npm run bench -- --only status [--sockets 10000] [--idle 30]  (who is online: bench/presence.ts)
  *
  * DATABASE_URL: the Postgres to seed and use; unset, an embedded Postgres is started in
  * .data/bench-postgres on --pg-port. SERVER_NODE_OPTIONS / FLOOR_NODE_OPTIONS: extra node flags for the service or the floor process
@@ -26,6 +27,7 @@ import { openDatabase } from '../src/db/database.js';
 import { benchDatabase } from './bench-database.js';
 import { runAccountsBench } from './accounts-bulk.js';
 import { runLiveBench } from './live.js';
+import { runPresenceBench } from './presence.js';
 import { runSearchBench } from './search.js';
 import { createOperations, READER_COUNT, readerID, WRITER_COUNT, writerID, type Operation } from './operations.js';
 import { BENCH_CUSTOM_FIELDS, BENCH_USERS, seed } from './seed.js';
@@ -318,6 +320,8 @@ async function main(): Promise<void> {
   if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'live') return runLiveBench(argv);
   // `--only search`: searchUsers on a million seeded users, a benchmark of its own (bench/search.ts).
   if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'search') return runSearchBench(argv);
+  // `--only status`: who is online with ten thousand connections, a benchmark of its own (bench/presence.ts).
+  if (argv.includes('--only') && argv[argv.indexOf('--only') + 1] === 'status') return runPresenceBench(argv);
   const options = parseOptions(argv);
   const { url: databaseUrl, stop: stopEmbedded } = await benchDatabase(options.pgPort);
   const targets: Target[] = [];
@@ -387,7 +391,7 @@ async function main(): Promise<void> {
       if (unmatched.length > 0) {
         throw new Error(
           `--only ${unmatched.join(',')} names no operation; the operations are: ${all.map((op) => op.name).join(', ')} ` +
-            '(or live, search, accounts for the other benchmarks)',
+            '(or live, search, accounts, status for the other benchmarks)',
         );
       }
       const operations = all.filter((op) => !options.only || options.only.some((part) => op.name.includes(part)));

@@ -7,6 +7,7 @@ import { WebhookLeasesAndDeadLetters1796159583227 } from './1796159583227-webhoo
 import { AccountLifecycle1796174052038 } from './1796174052038-account-lifecycle.js';
 import { OutboxIndexes1796176237395 } from './1796176237395-outbox-indexes.js';
 import { UserSearch1796185000000 } from './1796185000000-user-search.js';
+import { Presence1796186026922 } from './1796186026922-presence.js';
 
 // Every migration, in order. Listed explicitly so the app, the tests and the CLI load the same set
 // whether they run from TypeScript sources or compiled output.
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   AccountLifecycle1796174052038,
   OutboxIndexes1796176237395,
   UserSearch1796185000000,
+  Presence1796186026922,
 ];

@@ -23,6 +23,10 @@ import { createMetrics } from './observability/metrics.js';
 import { createAppServer, GRAPHQL_PATH, type AppServer } from './server.js';
 import type { RequestContext } from './shared/request-context.js';
 import { createSqlRunner } from './db/sql-runner.js';
+import { PresenceTracker, presenceTimings } from './presence/presence-tracker.js';
+import { PresenceRepository } from './presence/presence.repository.js';
+import { UserStatusHub } from './presence/user-status-hub.js';
+import { UserStatusService } from './presence/user-status.service.js';
 import { UserSearchRepository } from './search/search.repository.js';
 import { UserSearchService } from './search/search.service.js';
 import { UserProfileRepository } from './user/user.repository.js';
@@ -83,6 +87,18 @@ export function createServices(config: Config, database: Database, logger: Logge
   const accountStateRepository = new AccountStateRepository(createSqlRunner(database.pool), profileEvents.outbox);
   const accountStates = new AccountStateRegistry(accountStateRepository);
   const metrics = createMetrics();
+  const presenceRepository = new PresenceRepository(database.pool);
+  // Status changes go out on the bus after they commit; one lost leaves remote subscribers behind
+  // until the user's next change, so it is logged, not retried.
+  const announceStatus = (userIDs: readonly string[]) =>
+    profileEvents.bus.publishStatus(userIDs).catch((error: unknown) => {
+      logger.warn({ err: error, users: userIDs.length }, 'could not announce status changes');
+    });
+  const userStatusService = new UserStatusService(
+    presenceRepository,
+    presenceTimings(config.presence.timeoutMs).deadAfterMs,
+    announceStatus,
+  );
   return {
     tokenVerifier: createTokenVerifier(config.jwt),
     customFieldCatalog,
@@ -106,6 +122,14 @@ export function createServices(config: Config, database: Database, logger: Logge
       profileEvents.webhook?.wake(),
     ),
     searchService: new UserSearchService(new UserSearchRepository(database.pool), profileService),
+    presence: new PresenceTracker(presenceRepository, {
+      instanceID: profileEvents.instanceID,
+      timeoutMs: config.presence.timeoutMs,
+      announce: announceStatus,
+      logger,
+    }),
+    userStatusService,
+    userStatusHub: new UserStatusHub(userStatusService, config.presence.coalesceMs, logger),
     metrics,
   };
 }
@@ -191,7 +215,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       await closeDatabase();
       throw error;
     }
-    await services.profileEvents.start(services.profileEventHub);
+    await services.profileEvents.start(services.profileEventHub, services.userStatusHub);
+    // Deactivated and deleted accounts read UNKNOWN: their watchers are told.
+    const stopWatchingAccounts = services.accountStates.onChange(() => void services.userStatusHub.catchUp());
+    await services.presence.start();
+    services.metrics.watchPresence(services.presence);
     const rateLimiter = createWriteRateLimiter(config.rateLimit, createSqlRunner(database.pool), (error) =>
       logger.warn({ err: error }, 'could not purge ended rate-limit windows'),
     );
@@ -210,6 +238,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       services,
       async stop() {
         await server.stop();
+        // After the sockets closed, before the bus and the pool: this instance's users turn OFFLINE now.
+        await services.presence.stop();
+        stopWatchingAccounts();
         rateLimiter.stop();
         await services.profileEvents.stop();
         await services.customFieldCatalog.stop();

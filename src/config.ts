@@ -78,6 +78,7 @@ export interface Config {
   readonly customFieldRegistry: { readonly maxDefinitions: number; readonly refreshMs: number };
   /** Each instance's copy of deactivated and deleted accounts: re-read at least this often (ms). */
   readonly accountStates: { readonly refreshMs: number };
+  readonly presence: PresenceConfig;
   /** GraphiQL on GET /graphql for browsers; off in production unless GRAPHIQL=true. */
   readonly graphiql: boolean;
   /** Schema introspection; off in production unless INTROSPECTION=true. */
@@ -120,6 +121,17 @@ export interface Config {
     readonly windowSeconds: number;
     readonly searchesPerUser: number;
   };
+}
+
+/** Who is online (see src/presence/ and docs/presence.md). */
+export interface PresenceConfig {
+  /**
+   * PRESENCE_TIMEOUT_MS: an instance that stops (killed, cut off) has its users read OFFLINE
+   * within this long; it beats every third of it, and counts as dead after two thirds.
+   */
+  readonly timeoutMs: number;
+  /** USER_STATUS_COALESCE_MS: status notices gathered this long before userStatusUpdated delivers. */
+  readonly coalesceMs: number;
 }
 
 /** Streaming replicas that take profile reads (see src/db/replicas.ts and docs/scaling.md). */
@@ -362,8 +374,9 @@ export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config 
     problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
   const channel = value('PROFILE_EVENTS_CHANNEL') ?? 'profile_events';
-  if (!/^[A-Za-z0-9_.:-]{1,63}$/.test(channel)) {
-    problems.push('PROFILE_EVENTS_CHANNEL must be 1 to 63 letters, digits, "_", ".", ":" or "-"');
+  // 56, not Postgres' 63: status notices travel on the channel plus ":status".
+  if (!/^[A-Za-z0-9_.:-]{1,56}$/.test(channel)) {
+    problems.push('PROFILE_EVENTS_CHANNEL must be 1 to 56 letters, digits, "_", ".", ":" or "-"');
   }
   const webhookUrl = value('PROFILE_WEBHOOK_URL');
   const webhookSecret = value('PROFILE_WEBHOOK_SECRET');
@@ -431,6 +444,10 @@ export function loadConfig(env: Env = process.env, use: ConfigUse = {}): Config 
       refreshMs: integer('PROFILE_CUSTOM_FIELD_REFRESH_MS', 5000, 100, 600000),
     },
     accountStates: { refreshMs: integer('ACCOUNT_STATE_REFRESH_MS', 5000, 100, 600000) },
+    presence: {
+      timeoutMs: integer('PRESENCE_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+      coalesceMs: integer('USER_STATUS_COALESCE_MS', 250, 0, 10_000),
+    },
     graphiql: boolean('GRAPHIQL', !isProduction),
     introspection: boolean('INTROSPECTION', !isProduction),
     graphqlJit: boolean('GRAPHQL_JIT', true),

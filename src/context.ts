@@ -11,6 +11,9 @@ import type { ProfileEventHub } from './events/profile-event-hub.js';
 import type { ProfileEvents } from './events/profile-events.js';
 import type { Writer } from './limits/write-rate-limiter.js';
 import type { Metrics } from './observability/metrics.js';
+import type { PresenceTracker } from './presence/presence-tracker.js';
+import type { UserStatusHub } from './presence/user-status-hub.js';
+import type { UserStatusService } from './presence/user-status.service.js';
 import type { UserSearchService } from './search/search.service.js';
 import type { RequestContext } from './shared/request-context.js';
 import type { ProfileLoaderOf } from './user/user.loaders.js';
@@ -40,6 +43,12 @@ export interface Services {
   readonly webhookAdminService: WebhookAdminService;
   /** searchUsers. */
   readonly searchService: UserSearchService;
+  /** This instance's connections, as who is online (see PresenceTracker). */
+  readonly presence: PresenceTracker;
+  /** userStatuses and setMyStatus. */
+  readonly userStatusService: UserStatusService;
+  /** The userStatusUpdated subscriptions on this instance. */
+  readonly userStatusHub: UserStatusHub;
   readonly metrics: Metrics;
 }
 

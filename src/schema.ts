@@ -8,6 +8,7 @@ import { CustomFieldResolver } from './custom-field/custom-field.resolver.js';
 import type { Services } from './context.js';
 import { profileUpdatedSource, ProfileEventsResolver } from './events/profile-events.resolver.js';
 import { guardEntityRepresentations } from './federation/entity-representations.js';
+import { PresenceResolver, userStatusSource } from './presence/presence.resolver.js';
 import { UserSearchResolver } from './search/search.resolver.js';
 import { UserResolver } from './user/user.resolver.js';
 import { createUserReferenceResolver } from './user/user.reference.js';
@@ -26,6 +27,8 @@ export type SchemaServices = Pick<
   | 'webhookAdminService'
   | 'profileEventHub'
   | 'searchService'
+  | 'userStatusService'
+  | 'userStatusHub'
 >;
 
 const RESOLVERS = [
@@ -36,6 +39,7 @@ const RESOLVERS = [
   ProfileEventsResolver,
   WebhookAdminResolver,
   UserSearchResolver,
+  PresenceResolver,
 ];
 
 /** The resolver instances, by class, for type-graphql's container. */
@@ -49,6 +53,7 @@ function resolverInstances(services: SchemaServices): Map<unknown, object> {
     [ProfileEventsResolver, new ProfileEventsResolver()],
     [WebhookAdminResolver, new WebhookAdminResolver(services.webhookAdminService)],
     [UserSearchResolver, new UserSearchResolver(services.searchService, profileLoaders)],
+    [PresenceResolver, new PresenceResolver(services.userStatusService)],
   ]);
 }
 
@@ -92,6 +97,11 @@ export async function buildAppSchema(services?: SchemaServices): Promise<GraphQL
       ...(resolvers.Subscription.profileUpdated as object),
       subscribe: profileUpdatedSource((viewer, userIDs, since) => hub.subscribe(viewer, userIDs, since)),
     };
+    const statusHub = services.userStatusHub;
+    resolvers.Subscription.userStatusUpdated = {
+      ...(resolvers.Subscription.userStatusUpdated as object),
+      subscribe: userStatusSource((viewer, userIDs) => statusHub.subscribe(viewer, userIDs)),
+    };
   }
   const schema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`),
@@ -111,7 +121,8 @@ export async function buildAppSchema(services?: SchemaServices): Promise<GraphQL
   const subscription = schema.getSubscriptionType();
   if (subscription) {
     subscription.description =
-      'Live changes, over the graphql-ws protocol on the same path. The bearer token goes in the connection_init payload.';
+      'Live changes, over the graphql-ws protocol on the same path. The bearer token goes in the connection_init payload; ' +
+      'an open connection makes its user ONLINE (see userStatuses).';
   }
   return schema;
 }

@@ -8,6 +8,8 @@ export type { ChangeNotice };
 export interface BusHandlers {
   /** A batch of notices published by some instance's relay. */
   onNotices(notices: readonly ChangeNotice[]): void;
+  /** Users whose online status or custom status some instance changed (see src/presence/). */
+  onStatusNotices(userIDs: readonly string[]): void;
   /**
    * The listener is (again) connected and subscribed. Notices published while it was down are
    * lost; the handler catches up from the outbox. The promise failing makes the bus reconnect.
@@ -22,6 +24,12 @@ export interface EventBus {
   /** Publishes within the relay's transaction: the notices go out only if it commits. */
   publish(notices: readonly ChangeNotice[], transaction: PoolClient): Promise<void>;
   /**
+   * Announces, after they committed, status changes of these users. A status is read afresh by
+   * whoever receives the notice, so a notice sent twice costs a read, and one lost leaves remote
+   * subscribers behind until the user's next change.
+   */
+  publishStatus(userIDs: readonly string[]): Promise<void>;
+  /**
    * Set when notices travel by Postgres NOTIFY on this channel: the relay then claims and
    * notifies in one statement, whose commit sends the notices.
    */
@@ -32,13 +40,15 @@ export interface EventBus {
 /** NOTIFY payloads must stay under 8000 bytes; each message stays well below that. */
 const MAX_MESSAGE_BYTES = 7000;
 
-/** Encodes notices as compact JSON arrays `[[eventID, userID], ...]`, each under the size limit. */
-export function encodeNotices(notices: readonly ChangeNotice[]): string[] {
+/** The channel status notices travel on, beside the profile change notices' own. */
+export const statusChannelOf = (channel: string): string => `${channel}:status`;
+
+/** Joins JSON items into JSON arrays, each message under the size limit. */
+function packed(items: readonly string[]): string[] {
   const messages: string[] = [];
   let parts: string[] = [];
   let size = 2;
-  for (const notice of notices) {
-    const part = JSON.stringify([notice.eventID, notice.userID]);
+  for (const part of items) {
     const bytes = Buffer.byteLength(part) + 1;
     if (parts.length > 0 && size + bytes > MAX_MESSAGE_BYTES) {
       messages.push(`[${parts.join(',')}]`);
@@ -51,6 +61,14 @@ export function encodeNotices(notices: readonly ChangeNotice[]): string[] {
   if (parts.length > 0) messages.push(`[${parts.join(',')}]`);
   return messages;
 }
+
+/** Encodes notices as compact JSON arrays `[[eventID, userID], ...]`, each under the size limit. */
+export const encodeNotices = (notices: readonly ChangeNotice[]): string[] =>
+  packed(notices.map((notice) => JSON.stringify([notice.eventID, notice.userID])));
+
+/** Encodes status notices as JSON arrays of user IDs, each under the size limit. */
+export const encodeStatusNotices = (userIDs: readonly string[]): string[] =>
+  packed(userIDs.map((userID) => JSON.stringify(userID)));
 
 /** Decodes one message; anything malformed yields no notices rather than an exception. */
 export function decodeNotices(message: string): ChangeNotice[] {
@@ -68,4 +86,15 @@ export function decodeNotices(message: string): ChangeNotice[] {
     }
   }
   return notices;
+}
+
+/** Decodes one status message; anything malformed yields no user rather than an exception. */
+export function decodeStatusNotices(message: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return [];
+  }
+  return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
 }

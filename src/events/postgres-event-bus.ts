@@ -1,7 +1,16 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { ListenClient } from '../db/listen-client.js';
-import { decodeNotices, encodeNotices, type BusHandlers, type ChangeNotice, type EventBus } from './event-bus.js';
+import {
+  decodeNotices,
+  decodeStatusNotices,
+  encodeNotices,
+  encodeStatusNotices,
+  statusChannelOf,
+  type BusHandlers,
+  type ChangeNotice,
+  type EventBus,
+} from './event-bus.js';
 
 /**
  * LISTEN/NOTIFY on the application's database, through a ListenClient: after each (re)connection
@@ -18,15 +27,19 @@ export class PostgresEventBus implements EventBus {
     /** Shown in pg_stat_activity, so operators (and tests) can find the listener. */
     applicationName: string,
     logger: Logger,
+    /** Where status notices are sent from (see publishStatus). */
+    private readonly pool: Pool,
   ) {
     this.listener = new ListenClient({
       connection: { connectionString: url },
       applicationName,
-      channels: [channel],
+      channels: [channel, statusChannelOf(channel)],
       name: 'profile event listener',
       logger,
-      onNotification: (_channel, payload) => {
-        if (payload) this.handlers?.onNotices(decodeNotices(payload));
+      onNotification: (from, payload) => {
+        if (!payload) return;
+        if (from === channel) this.handlers?.onNotices(decodeNotices(payload));
+        else this.handlers?.onStatusNotices(decodeStatusNotices(payload));
       },
       onConnected: async () => {
         await this.handlers?.onConnected();
@@ -55,6 +68,15 @@ export class PostgresEventBus implements EventBus {
       name: 'profile_event_notify',
       text: 'SELECT pg_notify($1, message) FROM unnest($2::text[]) AS message',
       values: [this.channel, encodeNotices(notices)],
+    });
+  }
+
+  async publishStatus(userIDs: readonly string[]): Promise<void> {
+    if (userIDs.length === 0) return;
+    await this.pool.query({
+      name: 'user_status_notify',
+      text: 'SELECT pg_notify($1, message) FROM unnest($2::text[]) AS message',
+      values: [statusChannelOf(this.channel), encodeStatusNotices(userIDs)],
     });
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { mapDatabaseError } from '../db/database-errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
+import { LatestFeed } from '../shared/latest-feed.js';
 import { badInput, checkUserIDList } from '../shared/input-rules.js';
 import { createProfileLoader } from '../user/user.loaders.js';
 import type { UserProfileRepository } from '../user/user.repository.js';
@@ -31,64 +32,7 @@ const RESUME_SLACK_MS = 60_000;
 const CHUNK = 1000;
 const FLUSH_RETRY_MS = 500;
 
-/**
- * One subscription's stream of profiles. Profiles waiting to be read are kept per user, newest
- * only: a slow reader gets each changed user's latest profile once, and memory stays bounded.
- */
-class ProfileFeed implements AsyncIterableIterator<User> {
-  private readonly waiting = new Map<string, User>();
-  private wake: ((result: IteratorResult<User>) => void) | undefined;
-  private done = false;
-
-  constructor(
-    readonly viewer: Viewer,
-    readonly userIDs: ReadonlySet<string>,
-    private readonly onClose: (feed: ProfileFeed) => void,
-  ) {}
-
-  push(user: User): void {
-    if (this.done) return;
-    if (this.wake) {
-      const wake = this.wake;
-      this.wake = undefined;
-      wake({ value: user, done: false });
-      return;
-    }
-    this.waiting.delete(user.userID);
-    this.waiting.set(user.userID, user);
-  }
-
-  next(): Promise<IteratorResult<User>> {
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    const first = this.waiting.entries().next();
-    if (!first.done) {
-      const [userID, user] = first.value;
-      this.waiting.delete(userID);
-      return Promise.resolve({ value: user, done: false });
-    }
-    return new Promise((resolve) => (this.wake = resolve));
-  }
-
-  return(): Promise<IteratorResult<User>> {
-    if (!this.done) {
-      this.done = true;
-      this.waiting.clear();
-      this.wake?.({ value: undefined, done: true });
-      this.wake = undefined;
-      this.onClose(this);
-    }
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  throw(error: unknown): Promise<IteratorResult<User>> {
-    void this.return();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<User> {
-    return this;
-  }
-}
+type ProfileFeed = LatestFeed<User>;
 
 /**
  * This instance's side of `profileUpdated`: which users its subscribers watch, and the last event
@@ -145,7 +89,7 @@ export class ProfileEventHub {
       throw badInput('since', ErrorReason.INVALID_VALUE, 'is not a cursor this subscription sent');
     }
     const unwatched = distinct.filter((userID) => !this.feedsByUser.has(userID));
-    const feed = new ProfileFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
+    const feed: ProfileFeed = new LatestFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
     for (const userID of distinct) {
       let feeds = this.feedsByUser.get(userID);
       if (!feeds) this.feedsByUser.set(userID, (feeds = new Set()));

@@ -8,6 +8,7 @@ import type { EventBus } from './event-bus.js';
 import { EventRelay } from './event-relay.js';
 import { PostgresEventBus } from './postgres-event-bus.js';
 import type { ProfileEventHub } from './profile-event-hub.js';
+import type { UserStatusHub } from '../presence/user-status-hub.js';
 import { ProfileEventRepository } from './profile-event.repository.js';
 import { RedisEventBus } from './redis-event-bus.js';
 
@@ -26,8 +27,8 @@ export interface ProfileEvents {
   readonly outbox: Outbox;
   /** The outbox's rows, as the hub reads them. */
   readonly events: ProfileEventRepository;
-  /** Starts the bus (delivering to `hub`), the relay and the webhook. */
-  start(hub: ProfileEventHub): Promise<void>;
+  /** Starts the bus (delivering to the hubs), the relay and the webhook. */
+  start(hub: ProfileEventHub, statuses: UserStatusHub): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export function createProfileEvents(
   const events = new ProfileEventRepository(database.pool);
   const bus: EventBus =
     config.events.redisUrl === undefined
-      ? new PostgresEventBus(database.url, config.events.channel, `profile-events:${instanceID}`, logger)
+      ? new PostgresEventBus(database.url, config.events.channel, `profile-events:${instanceID}`, logger, database.pool)
       : new RedisEventBus(config.events.redisUrl, config.events.channel, `profile-events:${instanceID}`, logger);
   const relay = new EventRelay(
     database.pool,
@@ -56,7 +57,7 @@ export function createProfileEvents(
     logger,
   );
   const webhook = config.webhook && new WebhookWorker(database.pool, config.webhook, logger);
-  let started: ProfileEventHub | undefined;
+  let started: { hub: ProfileEventHub; statuses: UserStatusHub } | undefined;
   return {
     instanceID,
     bus,
@@ -71,17 +72,20 @@ export function createProfileEvents(
         webhook?.wake();
       },
     },
-    async start(hub) {
-      started = hub;
+    async start(hub, statuses) {
+      started = { hub, statuses };
       await bus.start({
         onNotices: (notices) => hub.onNotices(notices),
-        onConnected: () => hub.catchUp(),
+        onStatusNotices: (userIDs) => statuses.onStatusNotices(userIDs),
+        onConnected: async () => {
+          await Promise.all([hub.catchUp(), statuses.catchUp()]);
+        },
       });
       relay.start();
       webhook?.start();
     },
     async stop() {
-      await started?.close();
+      await Promise.all([started?.hub.close(), started?.statuses.close()]);
       await relay.stop();
       await webhook?.stop();
       await bus.stop();

@@ -1,6 +1,15 @@
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
-import { decodeNotices, encodeNotices, type BusHandlers, type ChangeNotice, type EventBus } from './event-bus.js';
+import {
+  decodeNotices,
+  decodeStatusNotices,
+  encodeNotices,
+  encodeStatusNotices,
+  statusChannelOf,
+  type BusHandlers,
+  type ChangeNotice,
+  type EventBus,
+} from './event-bus.js';
 
 const CATCH_UP_RETRY_MIN_MS = 100;
 const CATCH_UP_RETRY_MAX_MS = 5000;
@@ -52,6 +61,9 @@ export class RedisEventBus implements EventBus {
     await subscriber.subscribe(this.channel, (message) => {
       handlers.onNotices(decodeNotices(message));
     });
+    await subscriber.subscribe(statusChannelOf(this.channel), (message) => {
+      handlers.onStatusNotices(decodeStatusNotices(message));
+    });
     await handlers.onConnected();
     this.started = true;
   }
@@ -59,6 +71,13 @@ export class RedisEventBus implements EventBus {
   async publish(notices: readonly ChangeNotice[]): Promise<void> {
     if (this.clients === undefined) throw new Error('the Redis event bus is not started');
     for (const message of encodeNotices(notices)) await this.clients.publisher.publish(this.channel, message);
+  }
+
+  async publishStatus(userIDs: readonly string[]): Promise<void> {
+    if (this.clients === undefined) throw new Error('the Redis event bus is not started');
+    for (const message of encodeStatusNotices(userIDs)) {
+      await this.clients.publisher.publish(statusChannelOf(this.channel), message);
+    }
   }
 
   async stop(): Promise<void> {

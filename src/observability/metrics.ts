@@ -16,6 +16,12 @@ export interface WebhookDeadLetterSource {
   countDeadLetters(cap: number): Promise<number>;
 }
 
+/** What /metrics reads of who is online (see PresenceTracker). */
+export interface PresenceSource {
+  readonly onlineHere: number;
+  readonly statements: number;
+}
+
 export interface Metrics {
   readonly registry: Registry;
   /** One finished GraphQL operation. `outcome` is `success` or `error`. */
@@ -30,6 +36,8 @@ export interface Metrics {
   watchWebhook(webhook: WebhookDeadLetterSource): void;
   /** Reports the read replicas' state, lag and reads, and whether the primary answers, on every scrape. */
   watchReplicas(replicas: { status(): ReadReplicasStatus }): void;
+  /** Reports who is online here and the statements presence has run, on every scrape. */
+  watchPresence(presence: PresenceSource): void;
 }
 
 /** One registry per app, so several apps in one process (tests) never share counters. */
@@ -159,6 +167,25 @@ export function createMetrics(): Metrics {
     },
   });
 
+  let presence: PresenceSource | undefined;
+  new Gauge({
+    name: 'presence_online_users',
+    help: 'Users holding at least one authenticated WebSocket connection on this instance',
+    registers: [registry],
+    collect() {
+      this.set(presence?.onlineHere ?? 0);
+    },
+  });
+  new Counter({
+    name: 'presence_statements_total',
+    help: 'Statements presence ran: heartbeats, sweeps, sessions written and statuses read',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(presence?.statements ?? 0);
+    },
+  });
+
   return {
     registry,
     observeOperation(operationName, outcome, seconds) {
@@ -184,6 +211,9 @@ export function createMetrics(): Metrics {
     },
     watchReplicas(source) {
       replicas = source;
+    },
+    watchPresence(source) {
+      presence = source;
     },
   };
 }

@@ -36,23 +36,20 @@ export function validateUserID(userID: string): ErrorReason | undefined {
 }
 
 /**
- * The rule for every list of user IDs an operation takes: at most `LIMITS.userIDsPerRequest`
- * distinct IDs, each valid. More is BAD_USER_INPUT with reason TOO_MANY on `field` (nothing is
- * cut silently); an invalid ID is named by where it first appears (`at(index)`). Returns the
- * distinct IDs, first appearance first.
+ * The rule for every list of user IDs an operation takes: at most `max` distinct IDs
+ * (`LIMITS.userIDsPerRequest` unless the operation has its own), each valid. More is
+ * BAD_USER_INPUT with reason TOO_MANY on `field` (nothing is cut silently); an invalid ID is named
+ * by where it first appears (`at(index)`). Returns the distinct IDs, first appearance first.
  */
 export function checkUserIDList(
   field: string,
   ids: readonly string[],
   at: (index: number) => string = (index) => `${field}[${index}]`,
+  max: number = LIMITS.userIDsPerRequest,
 ): string[] {
   const distinct = [...new Set(ids)];
-  if (distinct.length > LIMITS.userIDsPerRequest) {
-    throw badInput(
-      field,
-      ErrorReason.TOO_MANY,
-      `names ${distinct.length} distinct users; at most ${LIMITS.userIDsPerRequest} are accepted`,
-    );
+  if (distinct.length > max) {
+    throw badInput(field, ErrorReason.TOO_MANY, `names ${distinct.length} distinct users; at most ${max} are accepted`);
   }
   for (const userID of distinct) {
     const problem = validateUserID(userID);

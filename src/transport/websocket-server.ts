@@ -211,9 +211,12 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       state.userID = viewer.userID;
       socketsByUser.add(viewer.userID);
       authenticated.set(socket, viewer);
+      // An authenticated connection makes its user ONLINE until it closes (see PresenceTracker).
+      services.presence.connected(viewer.userID, viewer.issuedAt);
       socket.once('close', () => {
         socketsByUser.remove(viewer.userID);
         authenticated.delete(socket);
+        services.presence.disconnected(viewer.userID);
       });
       // A socket outlives its token only until the token expires: then it is closed like one that
       // presented an invalid token, and the client reconnects with a fresh one.

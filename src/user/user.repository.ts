@@ -99,6 +99,15 @@ const FIND_BY_JOINED_IDS: Omit<Statement, 'values'> = {
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
+/**
+ * SQL: the account `userID` (an SQL expression) may be created for a token issued in the second
+ * `issuedAt` (seconds; 0 when the token names none): it was not deleted at or after that second.
+ * Every statement that creates accounts on first use checks this.
+ */
+export const notDeletedSince = (userID: string, issuedAt: string): string =>
+  `NOT EXISTS (SELECT 1 FROM account_tombstone
+      WHERE user_id_digest = sha256(convert_to(${userID}, 'UTF8')) AND deleted_at >= to_timestamp(${issuedAt}))`;
+
 const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   name: 'user_profile_create_if_missing',
   types: PROFILE_ROW_TYPES,
@@ -106,9 +115,7 @@ const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   // No row at all when the ID was deleted at or after the second the caller's token was issued
   // ($2; 0 when it names none): a token older than the deletion cannot bring the account back.
   text: `INSERT INTO user_profile (user_id)
-    SELECT $1::text WHERE NOT EXISTS (
-      SELECT 1 FROM account_tombstone
-      WHERE user_id_digest = sha256(convert_to($1::text, 'UTF8')) AND deleted_at >= to_timestamp($2::bigint))
+    SELECT $1::text WHERE ${notDeletedSince('$1::text', '$2::bigint')}
     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
     RETURNING ${COLUMNS}`,
   fromInput: TEXT_INPUT_EXCEPTIONS,

@@ -45,7 +45,9 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   for (const pool of [sourcePool, targetPool]) {
-    await pool.query('TRUNCATE user_profile, profile_event, admin_audit, profile_custom_field');
+    await pool.query(
+      'TRUNCATE user_profile, profile_event, admin_audit, profile_custom_field, user_status, presence_session',
+    );
   }
   expect((await runAccounts(['import', fixture('profiles.jsonl')], { DATABASE_URL: source.url })).code).toBe(0);
   // A PRIVATE field only administrators write (exported), a retired one (left out), a deactivated account.

@@ -68,7 +68,9 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE user_profile, profile_event, admin_audit, profile_custom_field');
+  await pool.query(
+    'TRUNCATE user_profile, profile_event, admin_audit, profile_custom_field, user_status, presence_session',
+  );
 });
 
 afterAll(async () => {
@@ -361,7 +363,7 @@ describe('--batch-rows', () => {
       INSERT INTO profile_custom_field (key, max_bytes) VALUES ('Tag_Profile_Custom_Short', 4)`);
     const whole = await importFile(fixture('bad-rows.jsonl'), '--skip-invalid');
     const profiles = await storedProfiles(pool);
-    await pool.query('TRUNCATE user_profile');
+    await pool.query('TRUNCATE user_profile, user_status, presence_session');
 
     // One row a batch: line 6 repeats line 1's account from a batch before.
     const batched = await importFile(fixture('bad-rows.jsonl'), '--skip-invalid', '--batch-rows', '1');

@@ -137,6 +137,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async stopBackgroundWork() {
       await app.services.profileEvents.relay.stop();
       await app.services.customFieldCatalog.stop();
+      // Connections then no longer write who is online.
+      await app.services.presence.stop();
     },
     stop: () => app.stop(),
   };

@@ -53,7 +53,7 @@ describe('events and webhook configuration', () => {
       expect.objectContaining({
         problems: [
           'REDIS_URL must be a redis:// or rediss:// URL',
-          'PROFILE_EVENTS_CHANNEL must be 1 to 63 letters, digits, "_", ".", ":" or "-"',
+          'PROFILE_EVENTS_CHANNEL must be 1 to 56 letters, digits, "_", ".", ":" or "-"',
           'PROFILE_WEBHOOK_URL must be an http(s) URL',
           'PROFILE_WEBHOOK_SECRET of at least 16 characters is required with PROFILE_WEBHOOK_URL',
           'SUBSCRIPTIONS_PER_CONNECTION must be an integer from 1 to 1000 (got "0")',
