@@ -93,19 +93,25 @@ const SWEEP: Omit<Statement, 'values'> = {
 /**
  * The statuses of these IDs (in no order): the account, its custom status and last sighting, and
  * its sessions: online when one is on an instance whose heartbeat is within $2 ms, so the users of an
- * instance that died read OFFLINE before any sweep removes its rows.
+ * instance that died read OFFLINE before any sweep removes its rows. Each look-up is a LATERAL with
+ * LIMIT, which the planner keeps as a nested loop of index probes: joined plainly, with statistics
+ * missing or stale (autovacuum may be off), it may hash the whole of user_profile for 500 IDs.
  */
 export const STATUSES: Omit<Statement, 'values'> = {
   name: 'user_status_read',
   text: `SELECT ids.user_id,
-      p.user_id IS NOT NULL AND p.deactivated_at IS NULL AS active,
-      coalesce(s.custom_status, '') AS custom_status,
-      s.last_seen_at,
+      coalesce(account.active, false) AS active,
+      coalesce(status.custom_status, '') AS custom_status,
+      status.last_seen_at,
       coalesce(sessions.online, false) AS online,
       sessions.last_beat
     FROM unnest($1::text[]) AS ids(user_id)
-    LEFT JOIN user_profile p ON p.user_id = ids.user_id
-    LEFT JOIN user_status s ON s.user_id = ids.user_id
+    LEFT JOIN LATERAL (
+      SELECT p.deactivated_at IS NULL AS active FROM user_profile p WHERE p.user_id = ids.user_id LIMIT 1
+    ) AS account ON true
+    LEFT JOIN LATERAL (
+      SELECT s.custom_status, s.last_seen_at FROM user_status s WHERE s.user_id = ids.user_id LIMIT 1
+    ) AS status ON true
     LEFT JOIN LATERAL (
       SELECT bool_or(i.heartbeat_at >= now() - $2::int * interval '1 millisecond') AS online,
              max(i.heartbeat_at) AS last_beat
