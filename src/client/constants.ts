@@ -1,4 +1,4 @@
-/** The string constants front ends written against Tencent Cloud Chat's web SDK already use. */
+/** The constants front ends written against Tencent Cloud Chat's web SDK already use. */
 export const TYPES = Object.freeze({
   GENDER_UNKNOWN: 'Gender_Type_Unknown',
   GENDER_FEMALE: 'Gender_Type_Female',
@@ -8,12 +8,19 @@ export const TYPES = Object.freeze({
   ALLOW_TYPE_DENY_ANY: 'AllowType_Type_DenyAny',
   FORBID_TYPE_NONE: 'AdminForbid_Type_None',
   FORBID_TYPE_SEND_OUT: 'AdminForbid_Type_SendOut',
+  // A user status's statusType: numbers, as in the familiar SDK.
+  USER_STATUS_UNKNOWN: 0,
+  USER_STATUS_ONLINE: 1,
+  USER_STATUS_OFFLINE: 2,
+  USER_STATUS_UNLOGINED: 3,
 } as const);
 
 export const EVENT = Object.freeze({
   PROFILE_UPDATED: 'onProfileUpdated',
+  USER_STATUS_UPDATED: 'onUserStatusUpdated',
 } as const);
 
+/** The name of an event the client reports (`on`, `off`). */
 export type ProfileEvent = (typeof EVENT)[keyof typeof EVENT];
 
 /** Numeric error codes, the familiar ones where Tencent Cloud Chat has one. */

@@ -3,6 +3,7 @@ import { createClient, type ProfileClient, type ProfileClientOptions } from './p
 export { ERROR_CODE, EVENT, TYPES, type ProfileEvent } from './constants.js';
 export { ProfileClientError } from './errors.js';
 export type {
+  GetUserStatusResult,
   PersonalData,
   Profile,
   ProfileHistoryEntry,
@@ -13,6 +14,10 @@ export type {
   SearchCloudUsersOptions,
   SearchCloudUsersResult,
   UpdateMyProfileOptions,
+  UserStatus,
+  UserStatusFailure,
+  UserStatusType,
+  UserStatusUpdatedEvent,
 } from './profile-client.js';
 
 const noWebSocket = async (): Promise<unknown> => undefined;

@@ -1,6 +1,6 @@
 import { createClient as createWebSocketClient, type Client as WebSocketClient } from 'graphql-ws/client';
 import { PROFILE_FIELDS, STANDARD_FIELDS, type FieldSpec, type StandardField } from '../user/profile-fields.js';
-import { enumMapping, ERROR_CODE, EVENT, type EnumMapping, type ProfileEvent } from './constants.js';
+import { enumMapping, ERROR_CODE, EVENT, TYPES, type EnumMapping, type ProfileEvent } from './constants.js';
 import { invalidParameter, ProfileClientError, toClientError, type GraphQLErrorShape } from './errors.js';
 
 /** The client's type of a standard field's value: Tencent's strings for enums, else the server's. */
@@ -22,8 +22,38 @@ export interface ProfileClientResponse<T> {
 }
 
 export interface ProfileUpdatedEvent {
-  name: ProfileEvent;
+  name: typeof EVENT.PROFILE_UPDATED;
   data: Profile[];
+}
+
+/** A `TYPES.USER_STATUS_*` number. */
+export type UserStatusType = (typeof TYPES)[
+  'USER_STATUS_UNKNOWN' | 'USER_STATUS_ONLINE' | 'USER_STATUS_OFFLINE' | 'USER_STATUS_UNLOGINED'];
+
+/** A user's status in the shape of the familiar SDK. */
+export interface UserStatus {
+  userID: string;
+  /** ONLINE while the user holds a live connection, OFFLINE after, UNLOGINED if they never connected, UNKNOWN without an account (or with a deactivated one). */
+  statusType: UserStatusType;
+  /** What the user set with setSelfStatus; '' for none. */
+  customStatus: string;
+}
+
+export interface UserStatusUpdatedEvent {
+  name: typeof EVENT.USER_STATUS_UPDATED;
+  data: UserStatus[];
+}
+
+/** A user a status call could not serve, in the shape of the familiar SDK. */
+export interface UserStatusFailure {
+  userID: string;
+  code: number;
+  message: string;
+}
+
+export interface GetUserStatusResult {
+  successUserList: UserStatus[];
+  failureUserList: UserStatusFailure[];
 }
 
 export interface ProfileClientOptions {
@@ -98,17 +128,35 @@ export interface ProfileClient {
   deleteMyAccount(): Promise<ProfileClientResponse<{ deleted: boolean }>>;
   /** Everything the server holds about the caller. */
   exportMyData(): Promise<ProfileClientResponse<PersonalData>>;
-  /** Handlers receive an array of changed profiles, for the caller and every watched user. */
-  on(event: ProfileEvent, handler: (event: ProfileUpdatedEvent) => void): void;
-  off(event: ProfileEvent, handler: (event: ProfileUpdatedEvent) => void): void;
+  /** Sets the caller's custom status (at most 100 UTF-8 bytes; '' clears it); resolves their status. */
+  setSelfStatus(options: { customStatus: string }): Promise<ProfileClientResponse<UserStatus>>;
+  /** The statuses of the first 500 IDs, in the order asked (repeats once); a user without an account is USER_STATUS_UNKNOWN. */
+  getUserStatus(options: { userIDList: string[] }): Promise<ProfileClientResponse<GetUserStatusResult>>;
+  /** Adds the first 100 IDs to the users whose status changes USER_STATUS_UPDATED reports. */
+  subscribeUserStatus(options: {
+    userIDList: string[];
+  }): Promise<ProfileClientResponse<{ failureUserList: UserStatusFailure[] }>>;
+  /** Removes users from those subscribed; without a userIDList, or with an empty one, every user. */
+  unsubscribeUserStatus(options?: {
+    userIDList?: string[];
+  }): Promise<ProfileClientResponse<{ failureUserList: UserStatusFailure[] }>>;
+  /** PROFILE_UPDATED handlers receive an array of changed profiles, for the caller and every watched user. */
+  on(event: typeof EVENT.PROFILE_UPDATED, handler: (event: ProfileUpdatedEvent) => void): void;
+  /** USER_STATUS_UPDATED handlers receive the changed statuses of subscribed users. */
+  on(event: typeof EVENT.USER_STATUS_UPDATED, handler: (event: UserStatusUpdatedEvent) => void): void;
+  off(event: typeof EVENT.PROFILE_UPDATED, handler: (event: ProfileUpdatedEvent) => void): void;
+  off(event: typeof EVENT.USER_STATUS_UPDATED, handler: (event: UserStatusUpdatedEvent) => void): void;
   /** Adds users whose profile changes PROFILE_UPDATED reports (the caller is always included). */
   watchProfiles(userIDList: string[]): void;
   unwatchProfiles(userIDList: string[]): void;
-  /** Closes the live connection, if one is open. */
+  /** Closes the live connection, if one is open, and ends the status subscriptions. */
   close(): Promise<void>;
 }
 
 const MAX_USER_IDS = 100;
+/** The familiar SDK's cuts, which are also the server's limits: userStatuses and userStatusUpdated. */
+const MAX_STATUS_READ_IDS = 500;
+const MAX_STATUS_SUBSCRIPTION_IDS = 100;
 
 /** What every read selects: the standard fields of the server's table, in its order. */
 const PROFILE_SELECTION = ['userID', ...STANDARD_FIELDS, 'lastUpdatedTime', 'profileCustomField { key value }'].join(
@@ -298,6 +346,56 @@ function toApiInput(options: unknown): Record<string, unknown> {
   return input;
 }
 
+/** A status as the API answers it: its enum's names for statusType. */
+interface ApiUserStatus {
+  userID: string;
+  statusType: string;
+  customStatus: string;
+}
+
+const STATUS_SELECTION = 'userID statusType customStatus';
+
+const STATUS_TYPES: ReadonlyMap<string, UserStatusType> = new Map([
+  ['UNKNOWN', TYPES.USER_STATUS_UNKNOWN],
+  ['ONLINE', TYPES.USER_STATUS_ONLINE],
+  ['OFFLINE', TYPES.USER_STATUS_OFFLINE],
+  ['UNLOGINED', TYPES.USER_STATUS_UNLOGINED],
+]);
+
+function statusFromApi(status: ApiUserStatus): UserStatus {
+  return {
+    userID: status.userID,
+    statusType: STATUS_TYPES.get(status.statusType) ?? TYPES.USER_STATUS_UNKNOWN,
+    customStatus: status.customStatus,
+  };
+}
+
+/** Two statuses a handler would tell apart. */
+const statusKey = (status: UserStatus): string => `${status.statusType}\u0000${status.customStatus}`;
+
+/**
+ * A status call's userIDList, checked as getUserProfile checks its own but never empty, and cut to
+ * `max` with a warning as the familiar SDK cuts it. Invalid IDs are left to the server, which
+ * refuses the call naming the first of them, as it does for getUserProfile.
+ */
+function statusIDList(call: string, request: unknown, max: number, logger: { warn(message: string): void }): string[] {
+  const userIDList = (request as { userIDList?: unknown } | null | undefined)?.userIDList;
+  if (!Array.isArray(userIDList)) throw invalidParameter(`${call} expects { userIDList: string[] }`);
+  if (userIDList.some((id) => typeof id !== 'string')) throw invalidParameter('userIDList must contain strings');
+  if (userIDList.length === 0) throw invalidParameter(`${call}: userIDList is empty`);
+  if (userIDList.length > max) {
+    logger.warn(`${call}: ${userIDList.length} user IDs given; only the first ${max} are used`);
+    return userIDList.slice(0, max) as string[];
+  }
+  return userIDList as string[];
+}
+
+/** Up to 100 subscribed users and the graphql-ws subscription that watches them. */
+interface StatusGroup {
+  readonly userIDs: Set<string>;
+  stop?: () => void;
+}
+
 /** The `sub` of a JWT, read without verifying it (the server verifies). */
 function tokenSubject(token: string): string | undefined {
   try {
@@ -341,6 +439,20 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
   let subscriptionChange: Promise<void> = Promise.resolve();
   /** The newest cursor received: a replaced subscription resumes from it too. */
   let since: string | undefined;
+
+  const statusHandlers = new Set<(event: UserStatusUpdatedEvent) => void>();
+  /**
+   * The subscribed users, in groups of at most 100 (the server's limit for one subscription), each
+   * watched by a subscription of its own: a change to the set replaces only the groups it touched.
+   */
+  const statusGroups: StatusGroup[] = [];
+  /**
+   * Per subscribed user, the status last reported or read and when (a count that only grows): a
+   * status arriving again (the catch-up on connecting reads what a subscription may already have
+   * delivered) is not reported, and the catch-up never reports a status older than one received meanwhile.
+   */
+  const knownStatuses = new Map<string, { key: string; version: number }>();
+  let statusVersion = 0;
 
   // Read-your-writes: the newest write position a response handed back, sent with every request
   // after it, so the caller's reads never see a state older than their own writes, on any instance.
@@ -390,9 +502,32 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
     return options.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket ?? (await findWebSocket());
   }
 
-  function resubscribe(): Promise<void> {
-    subscriptionChange = subscriptionChange.then(replaceSubscription, replaceSubscription);
+  /** Runs `change` after every change to the subscriptions before it. */
+  function serially(change: () => Promise<void>): Promise<void> {
+    subscriptionChange = subscriptionChange.then(change, change);
     return subscriptionChange;
+  }
+
+  function resubscribe(): Promise<void> {
+    return serially(replaceSubscription);
+  }
+
+  /** The live connection, opened on first use (only from a change run `serially`); undefined without a WebSocket. */
+  async function liveSocket(): Promise<WebSocketClient | undefined> {
+    if (socket !== undefined) return socket;
+    const impl = await webSocketImpl();
+    if (impl === undefined) return undefined;
+    socket = createWebSocketClient({
+      url: webSocketUrl(),
+      webSocketImpl: impl,
+      lazy: true,
+      retryAttempts: Infinity,
+      connectionParams: async () => ({ authorization: `Bearer ${await options.getToken()}` }),
+      // graphql-ws subscribes the status groups again on the new connection, but the server sends
+      // changes only: what changed while the connection was down is read here.
+      on: { connected: () => void catchUpStatuses() },
+    });
+    return socket;
   }
 
   async function replaceSubscription(): Promise<void> {
@@ -401,25 +536,16 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
     if (handlers.size === 0) return;
     const self = tokenSubject(await options.getToken());
     const userIDs = [...new Set([...(self === undefined ? [] : [self]), ...watched])].slice(0, MAX_USER_IDS);
-    if (socket === undefined) {
-      const impl = await webSocketImpl();
-      if (impl === undefined) {
-        logger.warn('profile updates need a WebSocket: this runtime has none; pass webSocketImpl');
-        return;
-      }
-      socket = createWebSocketClient({
-        url: webSocketUrl(),
-        webSocketImpl: impl,
-        lazy: true,
-        retryAttempts: Infinity,
-        connectionParams: async () => ({ authorization: `Bearer ${await options.getToken()}` }),
-      });
+    const live = await liveSocket();
+    if (live === undefined) {
+      logger.warn('profile updates need a WebSocket: this runtime has none; pass webSocketImpl');
+      return;
     }
     let stopped = false;
     // graphql-ws sends this same payload again on every reconnection, so keeping the newest cursor
     // in it resumes the subscription where it stopped: changes made meanwhile arrive first.
     const variables: { ids: string[]; since?: string } = { ids: userIDs, ...(since === undefined ? {} : { since }) };
-    const unsubscribe = socket.subscribe<{ profileUpdated: ApiProfile }>(
+    const unsubscribe = live.subscribe<{ profileUpdated: ApiProfile }>(
       {
         query: `subscription ($ids: [ID!]!, $since: String) { profileUpdated(userIDs: $ids, since: $since) { ${PROFILE_SELECTION} } }`,
         variables,
@@ -445,6 +571,86 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       },
     );
     stopSubscription = () => {
+      stopped = true;
+      unsubscribe();
+    };
+  }
+
+  const isSubscribed = (userID: string): boolean => statusGroups.some((group) => group.userIDs.has(userID));
+
+  /** Reports the statuses that differ from those known, and remembers them. */
+  function reportStatuses(statuses: readonly UserStatus[], readSince?: number): void {
+    const changed = statuses.filter((status) => {
+      const known = knownStatuses.get(status.userID);
+      if (!isSubscribed(status.userID) || known?.key === statusKey(status)) return false;
+      // A status read before a newer one arrived is stale.
+      if (readSince !== undefined && known !== undefined && known.version > readSince) return false;
+      knownStatuses.set(status.userID, { key: statusKey(status), version: ++statusVersion });
+      return true;
+    });
+    if (changed.length === 0) return;
+    const event = { name: EVENT.USER_STATUS_UPDATED, data: changed };
+    for (const handler of statusHandlers) handler(event);
+  }
+
+  /** On every connection: reads the subscribed users' statuses and reports those that changed unnoticed (while it was down). */
+  async function catchUpStatuses(): Promise<void> {
+    const userIDs = statusGroups.flatMap((group) => [...group.userIDs]);
+    const readSince = statusVersion;
+    try {
+      for (let start = 0; start < userIDs.length; start += MAX_STATUS_READ_IDS) {
+        const data = await execute<{ userStatuses: ApiUserStatus[] }>(
+          `query ($ids: [ID!]!) { userStatuses(ids: $ids) { ${STATUS_SELECTION} } }`,
+          { ids: userIDs.slice(start, start + MAX_STATUS_READ_IDS) },
+        );
+        reportStatuses(data.userStatuses.map(statusFromApi), readSince);
+      }
+    } catch (error) {
+      logger.warn(`user statuses could not be read after reconnecting: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Replaces the subscription of each group in `changed` (stopping it when the group is empty). The
+   * server sends no status on subscribing, so a change to a replaced group's user made while the
+   * server swaps the two may go unreported; later ones are reported.
+   */
+  async function replaceStatusGroups(changed: Iterable<StatusGroup>): Promise<void> {
+    const groups = [...changed];
+    if (groups.length === 0) return;
+    const live = await liveSocket();
+    if (live === undefined) {
+      logger.warn('user status updates need a WebSocket: this runtime has none; pass webSocketImpl');
+    }
+    for (const group of groups) {
+      const previous = group.stop;
+      group.stop = live === undefined || group.userIDs.size === 0 ? undefined : subscribeStatusGroup(live, group);
+      previous?.();
+    }
+  }
+
+  function subscribeStatusGroup(live: WebSocketClient, group: StatusGroup): () => void {
+    let stopped = false;
+    const unsubscribe = live.subscribe<{ userStatusUpdated: ApiUserStatus }>(
+      {
+        query: `subscription ($ids: [ID!]!) { userStatusUpdated(userIDs: $ids) { ${STATUS_SELECTION} } }`,
+        variables: { ids: [...group.userIDs] },
+      },
+      {
+        next: (message) => {
+          const status = message.data?.userStatusUpdated;
+          if (!stopped && status) reportStatuses([statusFromApi(status)]);
+        },
+        error: (error) => {
+          if (!stopped)
+            logger.warn(
+              `user status updates stopped: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+            );
+        },
+        complete: () => undefined,
+      },
+    );
+    return () => {
       stopped = true;
       unsubscribe();
     };
@@ -516,16 +722,97 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       });
     },
 
-    on(event, handler) {
+    async setSelfStatus(request) {
+      const customStatus = (request as { customStatus?: unknown } | null | undefined)?.customStatus;
+      if (typeof customStatus !== 'string') throw invalidParameter('setSelfStatus expects { customStatus: string }');
+      const data = await execute<{ setMyStatus: ApiUserStatus }>(
+        `mutation ($customStatus: String!) { setMyStatus(customStatus: $customStatus) { ${STATUS_SELECTION} } }`,
+        { customStatus },
+      );
+      return ok(statusFromApi(data.setMyStatus));
+    },
+
+    async getUserStatus(request) {
+      const ids = statusIDList('getUserStatus', request, MAX_STATUS_READ_IDS, logger);
+      const data = await execute<{ userStatuses: ApiUserStatus[] }>(
+        `query ($ids: [ID!]!) { userStatuses(ids: $ids) { ${STATUS_SELECTION} } }`,
+        { ids },
+      );
+      // Users without an account are UNKNOWN successes, as in the familiar SDK; an invalid ID refuses
+      // the whole call. So nothing fails alone, and failureUserList is always empty.
+      return ok({ successUserList: data.userStatuses.map(statusFromApi), failureUserList: [] });
+    },
+
+    async subscribeUserStatus(request) {
+      const ids = statusIDList('subscribeUserStatus', request, MAX_STATUS_SUBSCRIPTION_IDS, logger);
+      // Read first: the server checks the IDs (an invalid one refuses the call and subscribes no one,
+      // so it never breaks a live subscription), and the statuses read are those changes are told from.
+      const data = await execute<{ userStatuses: ApiUserStatus[] }>(
+        `query ($ids: [ID!]!) { userStatuses(ids: $ids) { ${STATUS_SELECTION} } }`,
+        { ids },
+      );
+      await serially(async () => {
+        const changed = new Set<StatusGroup>();
+        for (const status of data.userStatuses.map(statusFromApi)) {
+          if (isSubscribed(status.userID)) continue;
+          let group = statusGroups.find((candidate) => candidate.userIDs.size < MAX_STATUS_SUBSCRIPTION_IDS);
+          if (group === undefined) statusGroups.push((group = { userIDs: new Set() }));
+          group.userIDs.add(status.userID);
+          changed.add(group);
+          knownStatuses.set(status.userID, { key: statusKey(status), version: ++statusVersion });
+        }
+        await replaceStatusGroups(changed);
+      });
+      return ok({ failureUserList: [] });
+    },
+
+    async unsubscribeUserStatus(request) {
+      const userIDList = (request as { userIDList?: unknown } | null | undefined)?.userIDList;
+      if (userIDList !== undefined && !Array.isArray(userIDList)) {
+        throw invalidParameter('unsubscribeUserStatus expects { userIDList?: string[] }');
+      }
+      if (userIDList?.some((id) => typeof id !== 'string')) throw invalidParameter('userIDList must contain strings');
+      const everyone = userIDList === undefined || userIDList.length === 0;
+      await serially(async () => {
+        const removed = everyone ? statusGroups.flatMap((group) => [...group.userIDs]) : (userIDList as string[]);
+        const changed = new Set<StatusGroup>();
+        for (const userID of removed) {
+          const group = statusGroups.find((candidate) => candidate.userIDs.has(userID));
+          if (group === undefined) continue;
+          group.userIDs.delete(userID);
+          knownStatuses.delete(userID);
+          changed.add(group);
+        }
+        for (const group of changed) if (group.userIDs.size === 0) statusGroups.splice(statusGroups.indexOf(group), 1);
+        await replaceStatusGroups(changed);
+      });
+      return ok({ failureUserList: [] });
+    },
+
+    on(
+      event: ProfileEvent,
+      handler: ((event: ProfileUpdatedEvent) => void) | ((event: UserStatusUpdatedEvent) => void),
+    ) {
+      if (event === EVENT.USER_STATUS_UPDATED) {
+        statusHandlers.add(handler as (event: UserStatusUpdatedEvent) => void);
+        return;
+      }
       if (event !== EVENT.PROFILE_UPDATED) throw invalidParameter(`unknown event ${String(event)}`);
       const first = handlers.size === 0;
-      handlers.add(handler);
+      handlers.add(handler as (event: ProfileUpdatedEvent) => void);
       if (first) void resubscribe();
     },
 
-    off(event, handler) {
+    off(
+      event: ProfileEvent,
+      handler: ((event: ProfileUpdatedEvent) => void) | ((event: UserStatusUpdatedEvent) => void),
+    ) {
+      if (event === EVENT.USER_STATUS_UPDATED) {
+        statusHandlers.delete(handler as (event: UserStatusUpdatedEvent) => void);
+        return;
+      }
       if (event !== EVENT.PROFILE_UPDATED) return;
-      handlers.delete(handler);
+      handlers.delete(handler as (event: ProfileUpdatedEvent) => void);
       if (handlers.size === 0) void resubscribe();
     },
 
@@ -543,6 +830,9 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       await subscriptionChange;
       stopSubscription?.();
       stopSubscription = undefined;
+      // Status subscriptions end with the connection: subscribe again after.
+      for (const group of statusGroups.splice(0)) group.stop?.();
+      knownStatuses.clear();
       await socket?.dispose();
       socket = undefined;
     },
