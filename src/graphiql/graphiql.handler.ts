@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { issueToken } from '../auth/token-issuer.js';
+import { requestTarget } from '../http/request-target.js';
 import type { Config } from '../config.js';
 import { DEMO_USERS, DEMO_VIEWER_ID } from './demo-users.js';
 import { BOOT_SCRIPT, examplePageConfig, renderOffPage, renderPage } from './graphiql.page.js';
@@ -95,11 +96,11 @@ export function acceptsHtml(accept: string | undefined): boolean {
 
 /** A browser's GET or HEAD of the endpoint, asking for HTML and carrying no `query`: never an API call. */
 function isPageRequest(request: IncomingMessage, graphqlPath: string): boolean {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  const url = requestTarget(request);
   return (
-    url.pathname === graphqlPath &&
+    url.path === graphqlPath &&
     (request.method === 'GET' || request.method === 'HEAD') &&
-    !url.searchParams.has('query') &&
+    !url.params.has('query') &&
     acceptsHtml(request.headers.accept)
   );
 }
@@ -144,22 +145,21 @@ export function createGraphiQL(config: Config, graphqlPath: string): GraphiQL {
 
   return {
     matches(request) {
-      const url = new URL(request.url ?? '/', 'http://localhost');
-      return url.pathname.startsWith(`${GRAPHIQL_ASSET_PATH}/`) || isPageRequest(request, graphqlPath);
+      return requestTarget(request).path.startsWith(`${GRAPHIQL_ASSET_PATH}/`) || isPageRequest(request, graphqlPath);
     },
 
     async respond(request, response) {
-      const url = new URL(request.url ?? '/', 'http://localhost');
+      const url = requestTarget(request);
       const textHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         send(request, response, 405, { ...textHeaders, allow: 'GET, HEAD' }, Buffer.from('Method not allowed\n'));
         return;
       }
-      if (url.pathname === graphqlPath) {
+      if (url.path === graphqlPath) {
         send(request, response, 200, PAGE_HEADERS, Buffer.from(await page(), 'utf8'));
         return;
       }
-      const found = assets.get(url.pathname);
+      const found = assets.get(url.path);
       if (found === undefined) {
         send(request, response, 404, textHeaders, Buffer.from('Not found\n'));
         return;

@@ -6,6 +6,7 @@ import type { FastPath } from '../execution/fast-path.js';
 import { readBody } from '../http/body.js';
 import { HttpError, HttpRefusalReason } from '../http/http-error.js';
 import type { RequestRecord } from '../http/request-record.js';
+import { requestTarget } from '../http/request-target.js';
 
 /** The body of a GraphQL POST: JSON parsed (a batch checked against its limit), anything else as text. */
 async function readGraphQLBody(request: IncomingMessage, limits: Config['http']): Promise<unknown> {
@@ -58,13 +59,12 @@ export function createGraphQLHandler(options: {
         context = outcome.context;
       }
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: requestTarget(request).search, body },
       context: async () =>
         // Plugins see only the context: it carries the HTTP request's record for them.
         context ?? (await createContext(services, headers.get('authorization'), record)),

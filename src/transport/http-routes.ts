@@ -5,6 +5,7 @@ import { attachReadAfter, READ_AFTER_HEADER } from '../db/read-your-writes.js';
 import type { Readiness } from '../db/readiness.js';
 import type { OperationGate } from '../gate/operation-gate.js';
 import type { GraphiQL } from '../graphiql/graphiql.handler.js';
+import { requestTarget } from '../http/request-target.js';
 import type { createCors } from '../http/cors.js';
 import { HttpError } from '../http/http-error.js';
 import { startRequestRecord } from '../http/request-record.js';
@@ -80,7 +81,7 @@ export function createRequestListener(routes: Routes): RequestListener {
     response.setHeader('x-request-id', record.id);
     // While stopping, each connection closes after its current response.
     if (state.stopping) response.setHeader('connection', 'close');
-    const path = (request.url ?? '/').split('?')[0];
+    const { path } = requestTarget(request);
     response.once('close', () => {
       state.inFlight -= 1;
       if (state.stopping) state.onIdle();
@@ -90,13 +91,18 @@ export function createRequestListener(routes: Routes): RequestListener {
     });
     const isGet = request.method === 'GET' || request.method === 'HEAD';
     let handled: Promise<void>;
-    if (routes.cors.handle(request, response)) handled = Promise.resolve();
-    else if (routes.graphiql.matches(request)) handled = routes.graphiql.respond(request, response);
-    else if (path === graphqlPath) handled = routes.graphql(request, response, record);
-    else if (isGet && path === '/healthz') handled = Promise.resolve(sendJson(response, 200, { status: 'ok' }));
-    else if (isGet && path === '/readyz') handled = readiness(response);
-    else if (isGet && path === '/metrics' && config.http.metricsEnabled) handled = metrics(response);
-    else handled = Promise.reject(new HttpError(404, 'Not found'));
+    // A route that throws at once is answered like one that rejects: never an uncaught exception.
+    try {
+      if (routes.cors.handle(request, response)) handled = Promise.resolve();
+      else if (routes.graphiql.matches(request)) handled = routes.graphiql.respond(request, response);
+      else if (path === graphqlPath) handled = routes.graphql(request, response, record);
+      else if (isGet && path === '/healthz') handled = Promise.resolve(sendJson(response, 200, { status: 'ok' }));
+      else if (isGet && path === '/readyz') handled = readiness(response);
+      else if (isGet && path === '/metrics' && config.http.metricsEnabled) handled = metrics(response);
+      else handled = Promise.reject(new HttpError(404, 'Not found'));
+    } catch (error) {
+      handled = Promise.reject(error);
+    }
     handled.catch((error: unknown) => {
       if (response.headersSent) {
         response.destroy();

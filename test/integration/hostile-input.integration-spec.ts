@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import net from 'node:net';
 import { Client, type Pool } from 'pg';
 import type { InputDataException } from '../../src/db/database-errors';
 import { createSqlRunner, type SqlRunner } from '../../src/db/sql-runner';
@@ -202,6 +203,27 @@ describe('hostile requests, with the production defaults', () => {
   });
   afterAll(() => server.stop());
   afterEach(() => expectHealthy(server));
+
+  it('answers request targets a URL parser rejects (such as //) with 404, and keeps serving', async () => {
+    const { port } = new URL(server.url);
+    for (const [method, target] of [
+      ['POST', '//'],
+      ['GET', '//'],
+      ['GET', '//host:port/graphql'],
+      ['GET', '/graphql//..//'],
+    ]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () =>
+          socket.write(`${method} ${target} HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n`),
+        );
+        let received = '';
+        socket.on('data', (chunk) => (received += String(chunk)));
+        socket.on('end', () => resolve(received));
+        socket.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+    }
+  });
 
   it('refuses introspection', async () => {
     const result = await server.request('{ __schema { types { name } } }', { as: uniqueUserID() });
