@@ -18,7 +18,7 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,6 +162,24 @@ function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return match === null ? 0 : Number(match[1]);
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (`getconf CLK_TCK`, 100 almost everywhere). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time the process has used (user + system, all its threads), in milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces) start with the state, field 3; utime
+  // and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
 async function post(port: number, request: { token: string; body: string }): Promise<any> {
   const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: 'POST',
@@ -257,6 +275,8 @@ interface RunResult {
   p50: number;
   p99: number;
   peakRssKiB: number;
+  /** Server CPU (user + system) over the run divided by the requests it completed, in ms. */
+  cpuMsPerRequest: number;
   non2xx: number;
   errors: number;
 }
@@ -267,6 +287,7 @@ async function load(target: Target, op: Operation, options: Options, duration: n
   const sample = () => (peakRssKiB = Math.max(peakRssKiB, rssKiB(pid, 'VmRSS')));
   sample();
   const sampler = setInterval(sample, 100);
+  const cpuBefore = cpuMs(pid);
   try {
     const result = await autocannon({
       url: `http://127.0.0.1:${target.port}/graphql`,
@@ -287,12 +308,14 @@ async function load(target: Target, op: Operation, options: Options, duration: n
         },
       ],
     });
+    const cpu = cpuMs(pid) - cpuBefore;
     sample();
     return {
       rps: result.requests.total / duration,
       p50: result.latency.p50,
       p99: result.latency.p99,
       peakRssKiB,
+      cpuMsPerRequest: result.requests.total > 0 ? cpu / result.requests.total : 0,
       non2xx: result.non2xx,
       errors: result.errors + result.timeouts,
     };
@@ -417,6 +440,7 @@ async function main(): Promise<void> {
             console.log(
               `  round ${round + 1} ${op.name.padEnd(24)} ${target.name.padEnd(7)} ${result.rps.toFixed(0).padStart(6)} req/s` +
                 `  p50 ${result.p50} ms  p99 ${result.p99} ms` +
+                `  CPU ${result.cpuMsPerRequest.toFixed(3)} ms/req (${((result.cpuMsPerRequest * result.rps) / 1000).toFixed(2)} cores)` +
                 (result.non2xx + result.errors > 0 ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''),
             );
           }
@@ -429,7 +453,11 @@ async function main(): Promise<void> {
         `Run: ${options.rounds} rounds x ${options.duration}s, ${options.connections} connections, pool ${options.pool}; ` +
           `medians over rounds; ratio = median of per-round service/floor requests/s`,
       );
-      console.log(`Statements per request: ${counted.method}, ${options.count} sequential requests each\n`);
+      console.log(`Statements per request: ${counted.method}, ${options.count} sequential requests each`);
+      console.log(
+        `CPU per request: the server process's user + system time (/proc/<pid>/stat, ${CLOCK_TICKS} ticks/s) ` +
+          `over each timed run / the requests it completed; CPU vs floor = median of per-round ratios\n`,
+      );
       const header = [
         'operation',
         'service req/s',
@@ -440,6 +468,8 @@ async function main(): Promise<void> {
         'p99 vs floor',
         'peak RSS service / floor MiB',
         'statements/req service / floor',
+        'CPU ms/req service / floor',
+        'CPU vs floor',
       ];
       const rows = operations.map((op) => {
         const r = runs.get(op.name)!;
@@ -458,6 +488,8 @@ async function main(): Promise<void> {
           `${(p99s / p99f).toFixed(2)}x`,
           `${mib(Math.max(...r.service.map((s) => s.peakRssKiB)))} / ${mib(Math.max(...r.floor.map((s) => s.peakRssKiB)))}`,
           counts === undefined ? '-' : `${counts.service.toFixed(2)} / ${counts.floor.toFixed(2)}`,
+          `${median(r.service.map((s) => s.cpuMsPerRequest)).toFixed(3)} / ${median(r.floor.map((s) => s.cpuMsPerRequest)).toFixed(3)}`,
+          `${median(r.service.map((s, i) => s.cpuMsPerRequest / r.floor[i].cpuMsPerRequest)).toFixed(2)}x`,
         ];
       });
       console.log(`| ${header.join(' | ')} |`);
