@@ -50,6 +50,25 @@ async function onB(query: string, variables: Record<string, unknown>, as: string
   return (await response.json()) as { data?: any; errors?: any[] };
 }
 
+/**
+ * A subscription on instance A watching `user` (an account), delivering: its first delivery, of a
+ * custom status set through `setStatus`, shows it is set up (see untilDelivering).
+ */
+async function watching(
+  user: string,
+  setStatus: (s: string) => Promise<unknown> = (s) => onB(SET_STATUS, { s }, user),
+) {
+  await a.request(ME, { as: user });
+  const watcher = await online(a.url, uniqueUserID('watcher'));
+  const watch = watcher.subscribe(WATCH, { ids: [user] });
+  await untilDelivering(
+    'the first status change',
+    (attempt) => setStatus(`ready ${attempt}`),
+    () => watch.results.length > 0,
+  );
+  return watch;
+}
+
 const statusOf = async (userID: string) => (await statusesOn(a, [userID]))[0];
 
 beforeAll(async () => {
@@ -195,15 +214,7 @@ describe('setMyStatus', () => {
 describe('userStatusUpdated', () => {
   it('delivers online, custom status and offline changes made on another instance', async () => {
     const user = uniqueUserID('watched');
-    await a.request(ME, { as: user });
-    const watcher = await online(a.url, uniqueUserID('watcher'));
-    const watch = watcher.subscribe(WATCH, { ids: [user] });
-    // The subscription's first delivery shows it is set up (see untilDelivering).
-    await untilDelivering(
-      'the first status change',
-      (attempt) => onB(SET_STATUS, { s: `ready ${attempt}` }, user),
-      () => watch.results.length > 0,
-    );
+    const watch = await watching(user);
     const seen = () => watch.results.map((r) => r.data?.userStatusUpdated as Status);
 
     const socket = await online(b.url, user);
@@ -219,14 +230,7 @@ describe('userStatusUpdated', () => {
 
   it('coalesces a user flapping: many reconnects send a few messages, ending in the real state', async () => {
     const user = uniqueUserID('flap');
-    await a.request(ME, { as: user });
-    const watcher = await online(a.url, uniqueUserID('watcher'));
-    const watch = watcher.subscribe(WATCH, { ids: [user] });
-    await untilDelivering(
-      'the first status change',
-      (attempt) => onB(SET_STATUS, { s: `ready ${attempt}` }, user),
-      () => watch.results.length > 0,
-    );
+    const watch = await watching(user);
     const before = watch.results.length;
     const flaps = 20;
     for (let i = 0; i < flaps; i += 1) {
@@ -263,14 +267,7 @@ describe('userStatusUpdated', () => {
 
   it('reads a deactivated account as UNKNOWN and tells its watchers', async () => {
     const user = uniqueUserID('deact');
-    await a.request(SET_STATUS, { as: user, variables: { s: 'here' } });
-    const watcher = await online(a.url, uniqueUserID('watcher'));
-    const watch = watcher.subscribe(WATCH, { ids: [user] });
-    await untilDelivering(
-      'the first status change',
-      (attempt) => a.request(SET_STATUS, { as: user, variables: { s: `ready ${attempt}` } }),
-      () => watch.results.length > 0,
-    );
+    const watch = await watching(user, (s) => a.request(SET_STATUS, { as: user, variables: { s } }));
     const deactivate = await a.request(`mutation ($ids: [ID!]!) { deactivateAccounts(ids: $ids) { userID } }`, {
       as: 'admin',
       admin: true,
