@@ -1,5 +1,3 @@
-import type { PoolClient } from 'pg';
-
 import type { ChangeNotice } from './profile-event.repository.js';
 
 /** What travels between instances: which user's profile changed, and the outbox event's ID. */
@@ -21,8 +19,12 @@ export interface BusHandlers {
 export interface EventBus {
   readonly kind: 'postgres' | 'redis';
   start(handlers: BusHandlers): Promise<void>;
-  /** Publishes within the relay's transaction: the notices go out only if it commits. */
-  publish(notices: readonly ChangeNotice[], transaction: PoolClient): Promise<void>;
+  /**
+   * Sends notices of committed events; the relay marks the events relayed only once this resolved,
+   * so a notice is sent at least once (a bus with `notifyChannel` is not asked: its relay notifies
+   * in the claiming statement).
+   */
+  publish(notices: readonly ChangeNotice[]): Promise<void>;
   /**
    * Announces, after they committed, status changes of these users. A status is read afresh by
    * whoever receives the notice, so a notice sent twice costs a read, and one lost leaves remote

@@ -1,7 +1,5 @@
-import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { CoalescingPoller } from '../coalescing-poller.js';
-import { inTransaction } from '../db/transaction.js';
 import type { EventBus } from './event-bus.js';
 import type { ProfileEventRepository } from './profile-event.repository.js';
 
@@ -23,9 +21,10 @@ const PRUNE_PASS_MS = 2000;
 
 /**
  * Publishes committed outbox events to the bus, in batches. A local write wakes it at once; a
- * timer catches events whose writer died before publishing them. Claiming and publishing share
- * one transaction, so an event is marked relayed only if its notice went out (for NOTIFY, the
- * notice is even sent by that commit).
+ * timer catches events whose writer died before publishing them. An event is marked relayed only
+ * once its notice went out: for NOTIFY, the statement claiming the batch sends the notices by its
+ * commit; for another bus, the batch is read, published, then marked (a crash in between publishes
+ * it again, a duplicate subscribers drop).
  */
 /**
  * Under a stream of writes, passes start at most this often: each then publishes a batch, and
@@ -40,7 +39,6 @@ export class EventRelay {
   private readonly batchSize: number;
 
   constructor(
-    private readonly pool: Pool,
     private readonly bus: EventBus,
     private readonly events: ProfileEventRepository,
     private readonly options: RelayOptions,
@@ -108,15 +106,18 @@ export class EventRelay {
       // One round trip instead of four (BEGIN, claim, notify, COMMIT) per pass.
       return this.events.claimAndNotify(this.options.owner, this.options.takeoverMs, this.batchSize, channel);
     }
-    return inTransaction(this.pool, async (client) => {
-      const notices = await this.events.claimForRelay(
-        client,
-        this.options.owner,
-        this.options.takeoverMs,
-        this.batchSize,
-      );
-      if (notices.length > 0) await this.bus.publish(notices, client);
-      return notices.length;
-    });
+    return this.publishBatch();
+  }
+
+  /**
+   * One statement before the publish and one after, no transaction: what used to be BEGIN, claim,
+   * publish, COMMIT, with the batch's rows locked while Redis answered.
+   */
+  private async publishBatch(): Promise<number> {
+    const notices = await this.events.unrelayed(this.options.owner, this.options.takeoverMs, this.batchSize);
+    if (notices.length === 0) return 0;
+    await this.bus.publish(notices);
+    await this.events.markRelayed(notices.map((notice) => notice.eventID));
+    return notices.length;
   }
 }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { ListenClient } from '../db/listen-client.js';
 import {
@@ -62,9 +62,9 @@ export class PostgresEventBus implements EventBus {
     }
   }
 
-  async publish(notices: readonly ChangeNotice[], transaction: PoolClient): Promise<void> {
+  async publish(notices: readonly ChangeNotice[]): Promise<void> {
     if (notices.length === 0) return;
-    await transaction.query({
+    await this.pool.query({
       name: 'profile_event_notify',
       text: 'SELECT pg_notify($1, message) FROM unnest($2::text[]) AS message',
       values: [this.channel, encodeNotices(notices)],

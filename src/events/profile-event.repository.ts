@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 /** That a profile changed: an outbox event and whose profile it is (what the bus carries). */
 export interface ChangeNotice {
   readonly eventID: string;
@@ -21,33 +21,34 @@ export class ProfileEventRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Marks up to `limit` unpublished events as relayed and returns them, within the caller's
-   * transaction: events this instance wrote at once, anyone's once they waited `takeoverMs`.
-   * SKIP LOCKED lets several relays work side by side without publishing an event twice.
+   * Up to `limit` unpublished events, oldest first: those this instance wrote at once, anyone's
+   * once they waited `takeoverMs`. Read without a lock or a transaction, so the publishing that
+   * follows holds nothing; two relays taking over the same events publish them twice, which
+   * subscribers drop (see ProfileEventHub).
    */
-  async claimForRelay(
-    transaction: PoolClient,
-    owner: string,
-    takeoverMs: number,
-    limit: number,
-  ): Promise<ChangeNotice[]> {
-    const { rows } = await transaction.query<{ event_id: string; user_id: string }>({
-      name: 'profile_event_claim_for_relay',
-      text: `WITH batch AS (
-          SELECT event_id FROM profile_event
-          WHERE NOT relayed AND (relay_owner = $1 OR event_time < now() - $2::integer * interval '1 millisecond')
-          ORDER BY event_id LIMIT $3
-          FOR UPDATE SKIP LOCKED
-        )
-        UPDATE profile_event AS e SET relayed = true FROM batch WHERE e.event_id = batch.event_id
-        RETURNING e.event_id, e.user_id`,
+  async unrelayed(owner: string, takeoverMs: number, limit: number): Promise<ChangeNotice[]> {
+    const { rows } = await this.pool.query<{ event_id: string; user_id: string }>({
+      name: 'profile_event_unrelayed',
+      text: `SELECT event_id, user_id FROM profile_event
+        WHERE NOT relayed AND (relay_owner = $1 OR event_time < now() - $2::integer * interval '1 millisecond')
+        ORDER BY event_id LIMIT $3`,
       values: [owner, takeoverMs, limit],
     });
     return rows.map((row) => ({ eventID: row.event_id, userID: row.user_id }));
   }
 
+  /** Marks these events relayed, once their notices went out. */
+  async markRelayed(eventIDs: readonly string[]): Promise<void> {
+    await this.pool.query({
+      name: 'profile_event_mark_relayed',
+      text: 'UPDATE profile_event SET relayed = true WHERE event_id = ANY($1::bigint[]) AND NOT relayed',
+      values: [eventIDs],
+    });
+  }
+
   /**
-   * Claims a batch like claimForRelay and sends its notices with NOTIFY, in one statement: its
+   * Claims a batch like `unrelayed` (SKIP LOCKED keeping relays side by side from publishing an
+   * event twice) and sends its notices with NOTIFY, in one statement: its
    * commit marks the events relayed and sends the notices together, or does neither. Notices are
    * sent 50 to a message, which keeps each payload far below NOTIFY's 8000-byte limit.
    */

@@ -44,7 +44,6 @@ export function createProfileEvents(
       ? new PostgresEventBus(database.url, config.events.channel, `profile-events:${instanceID}`, logger, database.pool)
       : new RedisEventBus(config.events.redisUrl, config.events.channel, `profile-events:${instanceID}`, logger);
   const relay = new EventRelay(
-    database.pool,
     bus,
     events,
     {

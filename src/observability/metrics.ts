@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReadReplicasStatus } from '../db/replicas.js';
@@ -44,6 +45,20 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client counts open descriptors with readdirSync: with ten thousand sockets open, that
+  // alone held the event loop for over 10 ms on every scrape. The same gauge, read off the loop.
+  if (registry.getSingleMetric('process_open_fds') !== undefined) {
+    registry.removeSingleMetric('process_open_fds');
+    new Gauge({
+      name: 'process_open_fds',
+      help: 'Number of open file descriptors.',
+      registers: [registry],
+      async collect() {
+        // Less the descriptor reading the directory.
+        this.set((await readdir('/proc/self/fd')).length - 1);
+      },
+    });
+  }
   const knownOperations = new Set<string>();
   const operationLabel = (name: string | undefined): string => {
     if (name === undefined || name === '') return 'anonymous';

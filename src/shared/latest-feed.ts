@@ -9,6 +9,11 @@ export class LatestFeed<T extends { readonly userID: string }> implements AsyncI
   private readonly waiting = new Map<string, T>();
   private wake: ((result: IteratorResult<T>) => void) | undefined;
   private done = false;
+  /** Set by `consume`: values go to it as they come instead of through `next`. */
+  private consumer: ((values: readonly T[], handled: () => void) => void) | undefined;
+  /** The consumer holds values and has not called `handled` yet. */
+  private handing = false;
+  private ended: (() => void) | undefined;
 
   constructor(
     /** Who watches (a profile is shown to its audience). */
@@ -19,6 +24,7 @@ export class LatestFeed<T extends { readonly userID: string }> implements AsyncI
 
   push(value: T): void {
     if (this.done) return;
+    if (this.consumer !== undefined && !this.handing) return this.hand([value]);
     if (this.wake) {
       const wake = this.wake;
       this.wake = undefined;
@@ -40,12 +46,45 @@ export class LatestFeed<T extends { readonly userID: string }> implements AsyncI
     return new Promise((resolve) => (this.wake = resolve));
   }
 
+  /**
+   * Hands every value from now on to `consumer` as it comes, rather than through `next`: no promise
+   * per value, which with thousands of subscribers was most of what a delivery cost. Until the
+   * consumer calls `handled`, newer values wait here, newest per user, as they do for a slow
+   * reader; then those waiting go to it together (so a resumed subscription's backlog, or a slow
+   * socket's, can be written at once). Resolves when the feed ends.
+   */
+  consume(consumer: (values: readonly T[], handled: () => void) => void): Promise<void> {
+    this.consumer = consumer;
+    const ended = this.done ? Promise.resolve() : new Promise<void>((resolve) => (this.ended = resolve));
+    this.handNext();
+    return ended;
+  }
+
+  private readonly handled = (): void => {
+    this.handing = false;
+    this.handNext();
+  };
+
+  private handNext(): void {
+    if (this.done || this.handing || this.waiting.size === 0) return;
+    const values = [...this.waiting.values()];
+    this.waiting.clear();
+    this.hand(values);
+  }
+
+  private hand(values: readonly T[]): void {
+    this.handing = true;
+    this.consumer!(values, this.handled);
+  }
+
   return(): Promise<IteratorResult<T>> {
     if (!this.done) {
       this.done = true;
       this.waiting.clear();
       this.wake?.({ value: undefined, done: true });
       this.wake = undefined;
+      this.ended?.();
+      this.ended = undefined;
       this.onClose(this);
     }
     return Promise.resolve({ value: undefined, done: true });

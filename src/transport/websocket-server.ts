@@ -8,7 +8,9 @@ import {
   type ArgumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type FormattedExecutionResult,
   type GraphQLSchema,
+  type OperationTypeNode,
 } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context as ProtocolContext } from 'graphql-ws';
 import type http from 'node:http';
@@ -19,6 +21,7 @@ import type { WebSocketLimits } from '../config.js';
 import type { Viewer } from '../auth/viewer.js';
 import { authenticate, createContext, type Services } from '../context.js';
 import { cursorOf } from '../events/profile-event-hub.js';
+import { LatestFeed } from '../shared/latest-feed.js';
 import { ErrorCode, ErrorReason, ForbiddenError } from '../errors.js';
 import { operationNotFound, type OperationGate } from '../gate/operation-gate.js';
 import { clientAddress, startOperationRecord, type RequestRecord } from '../http/request-record.js';
@@ -117,7 +120,13 @@ class Tally {
   }
 }
 
-type Extra = { readonly socket: WebSocket; readonly request: http.IncomingMessage; readonly state: SocketState };
+type Extra = {
+  readonly socket: WebSocket;
+  readonly request: http.IncomingMessage;
+  readonly state: SocketState;
+  /** The connection under `socket`: corked around several messages, they go out in one write. */
+  readonly stream: Duplex;
+};
 
 /**
  * Serves the graphql-ws protocol on the HTTP server's GraphQL path. Every operation, a query and a
@@ -129,7 +138,14 @@ type Extra = { readonly socket: WebSocket; readonly request: http.IncomingMessag
  */
 export function attachSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { httpServer, services, gate, limits, logger } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, handleProtocols });
+  // No permessage-deflate (ws's default, said here so it stays): compressing every message for
+  // every socket would cost more CPU than the small JSON messages save on the wire.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxPayloadBytes,
+    handleProtocols,
+    perMessageDeflate: false,
+  });
   const socketsByAddress = new Tally();
   const socketsByUser = new Tally();
   const operationsByUser = new Tally();
@@ -167,7 +183,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
     // Counted from the upgrade until the TCP connection ends, whatever happens in between.
     socketsByAddress.add(addressKey);
     socket.once('close', () => socketsByAddress.remove(addressKey));
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, ip));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, ip, socket));
   };
   httpServer.on('upgrade', onUpgrade);
 
@@ -185,6 +201,25 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
   const release = (state: SocketState, id: string) => {
     if (!state.operations.delete(id)) return;
     if (state.userID !== undefined) operationsByUser.remove(state.userID);
+  };
+
+  /** A result with errors as it goes out: its errors labelled and masked, and counted in its operation's record. */
+  const withFormattedErrors = (
+    state: SocketState,
+    id: string,
+    result: ExecutionResult,
+    resultErrors: readonly GraphQLError[],
+  ): FormattedExecutionResult => {
+    const errors = format(resultErrors.map(labelled));
+    const running = state.operations.get(id);
+    if (running !== undefined) {
+      finish(
+        running,
+        'error',
+        errors.map((error) => error.extensions?.code),
+      );
+    }
+    return { ...result, errors };
   };
 
   const refuse = (state: SocketState, id: string, running: RunningOperation, errors: GraphQLError[]) => {
@@ -285,6 +320,24 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
         variableValues: variables,
         contextValue: context,
       };
+      OPERATION_TYPES.set(args, operation.operation);
+      if (operation.operation === 'subscription') {
+        const { socket, stream } = ctx.extra;
+        TARGETS.set(args, {
+          idJSON: JSON.stringify(id),
+          nextOf: (result) => {
+            const payload = result.errors ? withFormattedErrors(state, id, result, result.errors) : result;
+            return JSON.stringify({ id, type: 'next', payload });
+          },
+          write: (messages, sent) => {
+            if (socket.readyState !== socket.OPEN) return sent();
+            const last = messages.length - 1;
+            if (last > 0) stream.cork();
+            messages.forEach((data, index) => socket.send(data, index === last ? () => sent() : undefined));
+            if (last > 0) stream.uncork();
+          },
+        });
+      }
       return args;
     },
 
@@ -292,21 +345,12 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
       let result = next;
       // As over HTTP (apollo-gate.ts, fast-path.ts): with replicas, a mutation hands back its write
       // position, and this instance remembers it for the writer's later reads.
-      if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') {
+      if (OPERATION_TYPES.get(args) === 'mutation') {
         const readAfter = await gate.afterMutation(ctx.extra.state.userID);
         if (readAfter !== undefined) result = { ...result, extensions: { ...result.extensions, readAfter } };
       }
       if (!result.errors) return result === next ? undefined : result;
-      const errors = format(result.errors.map(labelled));
-      const running = ctx.extra.state.operations.get(id);
-      if (running !== undefined) {
-        finish(
-          running,
-          'error',
-          errors.map((error) => error.extensions?.code),
-        );
-      }
-      return { ...result, errors };
+      return withFormattedErrors(ctx.extra.state, id, result, result.errors);
     },
 
     onError: (ctx, id, _payload, errors) => {
@@ -333,7 +377,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
     },
   });
 
-  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage, ip: string | undefined) => {
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage, ip: string | undefined, stream: Duplex) => {
     const state: SocketState = { ip, operations: new Map(), refused: new Map() };
     // ws reports a client's protocol violations (an oversized or malformed frame) here and closes
     // the socket itself (1009, 1002); they are the client's doing, so one JSON line at debug level.
@@ -367,7 +411,7 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
             }
           }),
       },
-      { socket, request, state },
+      { socket, request, state, stream },
     );
     socket.once('close', (code, reason) => {
       clearInterval(ping);
@@ -394,12 +438,34 @@ export function attachSubscriptionServer(options: SubscriptionServerOptions): Su
 /** graphql-ws's context of one socket, as the hooks above see it. */
 export type SocketContext = ProtocolContext<Record<string, unknown>, Extra>;
 
+/** What onSubscribe records of each operation it admits, for the hooks and `subscribe` below. */
+const OPERATION_TYPES = new WeakMap<ExecutionArgs, OperationTypeNode>();
+
+/** Where a subscription's messages go: its socket, written to directly (see `subscribeWithCursors`). */
+interface MessageTarget {
+  /** The operation's ID, as JSON. */
+  readonly idJSON: string;
+  /** The `next` message of a result that needs more than its shared JSON (errors to format), as graphql-ws makes it. */
+  nextOf(result: ExecutionResult): string;
+  /** Writes these messages in one write; `sent` is called once written, or dropped with the socket. */
+  write(messages: readonly string[], sent: () => void): void;
+}
+const TARGETS = new WeakMap<ExecutionArgs, MessageTarget>();
+
+/** One message made of a delivered profile: the result, and for one without errors its JSON, made once. */
+interface SharedMessage {
+  readonly result: ExecutionResult;
+  readonly json: string | undefined;
+}
+
 /**
  * Per delivered profile (one object per audience, see ProfileEventHub): the message each selection
- * made of it, so subscribers that share a selection share one execution. The profile's fields
- * resolve from the object alone (User has only plain fields), so the caller's context plays no part.
+ * made of it, so subscribers that share a selection share one execution and one JSON. The profile's
+ * fields resolve from the object alone (User has only plain fields), so the caller's context plays
+ * no part. A promise while an execution is asynchronous: the subscribers woken by one delivery all
+ * ask before it has finished.
  */
-const MESSAGES = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+const MESSAGES = new WeakMap<object, Map<string, SharedMessage | Promise<SharedMessage>>>();
 
 /**
  * What a subscription's messages depend on besides the delivered object: its document and the
@@ -427,38 +493,56 @@ function selectionKeyOf(args: ExecutionArgs): string | undefined {
   return `${args.operationName ?? ''}\u0000${JSON.stringify(values)}\u0000${text}`;
 }
 
-/** One message: the subscription's selection executed over a delivered profile, with its cursor. */
-async function messageOf(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
-  const result = await execute({ ...args, rootValue: payload });
+/** The subscription's selection executed over a delivered profile, with its cursor; synchronous when the execution is. */
+function messageOf(args: ExecutionArgs, payload: unknown): SharedMessage | Promise<SharedMessage> {
   const cursor = typeof payload === 'object' && payload !== null ? cursorOf(payload) : undefined;
-  return cursor === undefined ? result : { ...result, extensions: { ...result.extensions, cursor } };
+  const finish = (executed: ExecutionResult): SharedMessage => {
+    const result = cursor === undefined ? executed : { ...executed, extensions: { ...executed.extensions, cursor } };
+    return { result, json: result.errors ? undefined : JSON.stringify(result) };
+  };
+  const executed = execute({ ...args, rootValue: payload });
+  return executed instanceof Promise ? executed.then(finish) : finish(executed);
+}
+
+/** The message of `payload` for this selection, made by the first subscriber that asks. */
+function sharedMessageOf(args: ExecutionArgs, key: string, payload: object): SharedMessage | Promise<SharedMessage> {
+  let results = MESSAGES.get(payload);
+  if (results === undefined) MESSAGES.set(payload, (results = new Map()));
+  let message = results.get(key);
+  if (message === undefined) results.set(key, (message = messageOf(args, payload)));
+  return message;
 }
 
 /**
  * graphql-js's subscribe, plus each message's cursor: the outbox event a delivered profile reflects
  * goes into the message's `extensions.cursor` (see ProfileEventHub), which a client passes back as
  * `since` when it subscribes again.
+ *
+ * A feed of the hubs (LatestFeed) is consumed here rather than iterated by graphql-ws: each
+ * message is written to the socket as the shared JSON inside this subscription's
+ * `{"id":...,"type":"next","payload":...}`, with no promise, no validation and no serialization per
+ * subscriber, which at ten thousand sockets was most of a delivery's cost. graphql-ws's iterator
+ * then only ends when the feed does, and completing or closing still ends the feed through it.
  */
 async function subscribeWithCursors(
   args: ExecutionArgs,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
-  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const key = selectionKeyOf(args);
+  const target = TARGETS.get(args);
+  if (source instanceof LatestFeed && key !== undefined && target !== undefined) {
+    return writtenDirectly(source, args, key, target);
+  }
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const message = async (step: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> => {
     if (step.done === true) return { done: true, value: undefined };
     const payload = step.value;
-    if (typeof payload !== 'object' || payload === null || key === undefined) {
-      return { done: false, value: await messageOf(args, payload) };
-    }
-    // The promise is kept, not the result: the subscribers woken by one delivery all ask before
-    // the first execution has finished.
-    let results = MESSAGES.get(payload);
-    if (results === undefined) MESSAGES.set(payload, (results = new Map()));
-    let value = results.get(key);
-    if (value === undefined) results.set(key, (value = messageOf(args, payload)));
-    return { done: false, value: await value };
+    const shared =
+      typeof payload === 'object' && payload !== null && key !== undefined
+        ? sharedMessageOf(args, key, payload)
+        : messageOf(args, payload);
+    return { done: false, value: (await shared).result };
   };
   // Not an async generator: its return() would wait for the pending next(), and a subscription
   // completed while no change comes would never release its source.
@@ -470,6 +554,39 @@ async function subscribeWithCursors(
     },
     throw: async (error: unknown) => {
       await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => messages,
+  };
+  return messages;
+}
+
+/** A feed's messages written straight to the socket (see subscribeWithCursors); what graphql-ws iterates ends with the feed. */
+function writtenDirectly(
+  feed: LatestFeed<{ readonly userID: string }>,
+  args: ExecutionArgs,
+  key: string,
+  target: MessageTarget,
+): AsyncIterableIterator<ExecutionResult> {
+  const prefix = `{"id":${target.idJSON},"type":"next","payload":`;
+  const nextOf = (message: SharedMessage) =>
+    message.json === undefined ? target.nextOf(message.result) : `${prefix}${message.json}}`;
+  const ended = feed.consume((payloads, handled) => {
+    const shared = payloads.map((payload) => sharedMessageOf(args, key, payload));
+    if (shared.some((message) => message instanceof Promise)) {
+      Promise.all(shared).then((messages) => target.write(messages.map(nextOf), handled), handled);
+    } else {
+      target.write((shared as SharedMessage[]).map(nextOf), handled);
+    }
+  });
+  const messages: AsyncIterableIterator<ExecutionResult> = {
+    next: () => ended.then(() => ({ done: true, value: undefined })),
+    return: async () => {
+      await feed.return();
+      return { done: true, value: undefined };
+    },
+    throw: async (error: unknown) => {
+      await feed.return();
       throw error;
     },
     [Symbol.asyncIterator]: () => messages,
