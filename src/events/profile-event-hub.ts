@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { mapDatabaseError } from '../db/database-errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
-import { LatestFeed } from '../shared/latest-feed.js';
+import { FeedsByUser, LatestFeed } from '../shared/latest-feed.js';
 import { badInput, checkUserIDList } from '../shared/input-rules.js';
 import { createProfileLoader } from '../user/user.loaders.js';
 import type { UserProfileRepository } from '../user/user.repository.js';
@@ -48,7 +48,10 @@ type ProfileFeed = LatestFeed<User>;
  * user that changed meanwhile, so a dropped listener loses nothing: subscribers are never stale.
  */
 export class ProfileEventHub {
-  private readonly feedsByUser = new Map<string, Set<ProfileFeed>>();
+  private readonly feedsByUser = new FeedsByUser<User>((userID) => {
+    this.delivered.delete(userID);
+    this.changed.delete(userID);
+  });
   /** Per watched user: the newest event this instance delivered (or the newest when watching began). */
   private readonly delivered = new Map<string, bigint>();
   private readonly changed = new Set<string>();
@@ -93,12 +96,8 @@ export class ProfileEventHub {
       throw badInput('since', ErrorReason.INVALID_VALUE, 'is not a cursor this subscription sent');
     }
     const unwatched = distinct.filter((userID) => !this.feedsByUser.has(userID));
-    const feed: ProfileFeed = new LatestFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
-    for (const userID of distinct) {
-      let feeds = this.feedsByUser.get(userID);
-      if (!feeds) this.feedsByUser.set(userID, (feeds = new Set()));
-      feeds.add(feed);
-    }
+    const feed: ProfileFeed = new LatestFeed(viewer, new Set(distinct), (closed) => this.feedsByUser.remove(closed));
+    this.feedsByUser.add(feed);
     if (unwatched.length > 0) {
       try {
         const latest = await Promise.all(unwatched.map((userID) => this.latestEvents.load(userID)));
@@ -185,7 +184,7 @@ export class ProfileEventHub {
 
   /** Delivers every watched user whose newest outbox event is newer than the one last delivered. */
   async catchUp(): Promise<void> {
-    const watched = [...this.feedsByUser.keys()];
+    const watched = this.feedsByUser.users();
     let any = false;
     for (let i = 0; i < watched.length; i += CHUNK) {
       const latest = await this.events.latestEventIDs(watched.slice(i, i + CHUNK));
@@ -203,23 +202,8 @@ export class ProfileEventHub {
   /** Ends every subscription (the server is stopping). */
   async close(): Promise<void> {
     clearTimeout(this.retryTimer);
-    const feeds = new Set<ProfileFeed>();
-    for (const set of this.feedsByUser.values()) for (const feed of set) feeds.add(feed);
-    await Promise.all([...feeds].map((feed) => feed.return()));
+    await this.feedsByUser.endAll();
     await this.flushing;
-  }
-
-  private remove(feed: ProfileFeed): void {
-    for (const userID of feed.userIDs) {
-      const feeds = this.feedsByUser.get(userID);
-      if (!feeds) continue;
-      feeds.delete(feed);
-      if (feeds.size === 0) {
-        this.feedsByUser.delete(userID);
-        this.delivered.delete(userID);
-        this.changed.delete(userID);
-      }
-    }
   }
 
   private scheduleFlush(): void {
@@ -269,7 +253,7 @@ export class ProfileEventHub {
     for (let index = 0; index < userIDs.length; index += 1) {
       const userID = userIDs[index];
       const cursor = this.delivered.get(userID);
-      for (const feed of [...(this.feedsByUser.get(userID) ?? [])]) {
+      for (const feed of this.feedsByUser.of(userID)) {
         const audience = audienceOf(feed.viewer, userID);
         const key = `${audience}\u0000${userID}`;
         let user = presented.get(key);

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Viewer } from '../auth/viewer.js';
 import { mapDatabaseError } from '../db/database-errors.js';
-import { LatestFeed } from '../shared/latest-feed.js';
+import { FeedsByUser, LatestFeed } from '../shared/latest-feed.js';
 import { checkStatusIDs, STATUS_LIMITS, statusKeyOf, type UserStatusView } from './presence.rules.js';
 import type { UserStatusService } from './user-status.service.js';
 
@@ -24,9 +24,12 @@ const RETRY_MS = 500;
  * deactivated, reactivated or deleted, every watched user is read again.
  */
 export class UserStatusHub {
-  private readonly feedsByUser = new Map<string, Set<StatusFeed>>();
   private readonly lastSeen = new Map<string, string>();
   private readonly pending = new Set<string>();
+  private readonly feedsByUser = new FeedsByUser<UserStatusView>((userID) => {
+    this.lastSeen.delete(userID);
+    this.pending.delete(userID);
+  });
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly firstReads: DataLoader<string, UserStatusView>;
@@ -47,12 +50,8 @@ export class UserStatusHub {
   async subscribe(viewer: Viewer, userIDs: readonly string[]): Promise<AsyncIterableIterator<UserStatusView>> {
     const distinct = checkStatusIDs('userIDs', userIDs, STATUS_LIMITS.userIDsPerSubscription);
     const unknown = distinct.filter((userID) => !this.lastSeen.has(userID));
-    const feed: StatusFeed = new LatestFeed(viewer, new Set(distinct), (closed) => this.remove(closed));
-    for (const userID of distinct) {
-      let feeds = this.feedsByUser.get(userID);
-      if (!feeds) this.feedsByUser.set(userID, (feeds = new Set()));
-      feeds.add(feed);
-    }
+    const feed: StatusFeed = new LatestFeed(viewer, new Set(distinct), (closed) => this.feedsByUser.remove(closed));
+    this.feedsByUser.add(feed);
     try {
       const read = await Promise.all(unknown.map((userID) => this.firstReads.load(userID)));
       for (const status of read) {
@@ -79,29 +78,14 @@ export class UserStatusHub {
 
   /** Reads every watched user again (the bus reconnected, or account states changed). */
   async catchUp(): Promise<void> {
-    for (const userID of this.feedsByUser.keys()) this.pending.add(userID);
+    for (const userID of this.feedsByUser.users()) this.pending.add(userID);
     if (this.pending.size > 0) this.schedule(0);
   }
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
-    const feeds = new Set<StatusFeed>();
-    for (const set of this.feedsByUser.values()) for (const feed of set) feeds.add(feed);
-    await Promise.all([...feeds].map((feed) => feed.return()));
+    await this.feedsByUser.endAll();
     await this.flushing;
-  }
-
-  private remove(feed: StatusFeed): void {
-    for (const userID of feed.userIDs) {
-      const feeds = this.feedsByUser.get(userID);
-      if (!feeds) continue;
-      feeds.delete(feed);
-      if (feeds.size === 0) {
-        this.feedsByUser.delete(userID);
-        this.lastSeen.delete(userID);
-        this.pending.delete(userID);
-      }
-    }
   }
 
   private schedule(delayMs: number): void {
@@ -134,7 +118,7 @@ export class UserStatusHub {
       const key = statusKeyOf(status);
       if (this.lastSeen.get(status.userID) === key || !this.feedsByUser.has(status.userID)) continue;
       this.lastSeen.set(status.userID, key);
-      for (const feed of [...(this.feedsByUser.get(status.userID) ?? [])]) {
+      for (const feed of this.feedsByUser.of(status.userID)) {
         feed.push(status);
         if (++pushed % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       }

@@ -99,3 +99,54 @@ export class LatestFeed<T extends { readonly userID: string }> implements AsyncI
     return this;
   }
 }
+
+/**
+ * A hub's subscriptions by watched user: whom a user's new value goes to, and when nobody watches
+ * a user any more (`onUnwatched`, for the hub to forget what it kept about them).
+ */
+export class FeedsByUser<T extends { readonly userID: string }> {
+  private readonly feeds = new Map<string, Set<LatestFeed<T>>>();
+
+  constructor(private readonly onUnwatched: (userID: string) => void) {}
+
+  has(userID: string): boolean {
+    return this.feeds.has(userID);
+  }
+
+  /** Every watched user. */
+  users(): string[] {
+    return [...this.feeds.keys()];
+  }
+
+  /** The feeds watching `userID` now (a copy: a push may end one). */
+  of(userID: string): LatestFeed<T>[] {
+    return [...(this.feeds.get(userID) ?? [])];
+  }
+
+  add(feed: LatestFeed<T>): void {
+    for (const userID of feed.userIDs) {
+      let feeds = this.feeds.get(userID);
+      if (!feeds) this.feeds.set(userID, (feeds = new Set()));
+      feeds.add(feed);
+    }
+  }
+
+  remove(feed: LatestFeed<T>): void {
+    for (const userID of feed.userIDs) {
+      const feeds = this.feeds.get(userID);
+      if (!feeds) continue;
+      feeds.delete(feed);
+      if (feeds.size === 0) {
+        this.feeds.delete(userID);
+        this.onUnwatched(userID);
+      }
+    }
+  }
+
+  /** Ends every feed (the server is stopping). */
+  async endAll(): Promise<void> {
+    const all = new Set<LatestFeed<T>>();
+    for (const feeds of this.feeds.values()) for (const feed of feeds) all.add(feed);
+    await Promise.all([...all].map((feed) => feed.return()));
+  }
+}
