@@ -322,7 +322,8 @@ function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void>
   const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
   watcher.socket = socket;
   return new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
+    const timer = setTimeout(() => reject(new Error('no connection_ack within 30 s')), 30_000);
+    socket.on('error', reject);
     socket.once('close', (code) => {
       if (code !== 1000) watcher.closes.push(code);
       reject(new Error(`closed (${code}) before subscribing`));
@@ -348,6 +349,7 @@ function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void>
             payload: { query: SUBSCRIPTION, variables: { ids: watcher.watched, since: watcher.cursor ?? null } },
           }),
         );
+        clearTimeout(timer);
         resolve();
       } else if (message.type === 'error' || message.type === 'complete') {
         // A subscription refused or ended by the server: counted, as a lost socket would be.
@@ -363,8 +365,14 @@ function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void>
   });
 }
 
-async function openWatchers(instance: Instance, count: number, options: LiveOptions, onNick: OnNick) {
-  const watchers: Watcher[] = [];
+/** Opens `count` sockets into `watchers` (the caller's, so that it can close them if this fails). */
+async function openWatchers(
+  instance: Instance,
+  count: number,
+  options: LiveOptions,
+  onNick: OnNick,
+  watchers: Watcher[],
+): Promise<void> {
   const wsUrl = `${instance.url.replace(/^http/, 'ws')}/graphql`;
   const batch = 200;
   for (let start = 0; start < count; start += batch) {
@@ -377,11 +385,17 @@ async function openWatchers(instance: Instance, count: number, options: LiveOpti
       const token = await issueToken(JWT_SECRET, socketUser(index), { expiresIn: '2h' });
       const watcher: Watcher = { index, watched: [...watched], token, last: new Map(), closes: [], errors: [] };
       watchers.push(watcher);
-      opening.push(connect(watcher, wsUrl, onNick));
+      opening.push(
+        connect(watcher, wsUrl, onNick).catch(async () => {
+          // Once more: a connection reset under load is not what this measures.
+          watcher.socket?.terminate();
+          await sleep(500);
+          await connect(watcher, wsUrl, onNick);
+        }),
+      );
     }
     await Promise.all(opening);
   }
-  return watchers;
 }
 
 /**
@@ -590,125 +604,140 @@ async function run(databaseUrl: string, sockets: number, bus: Bus, options: Live
   // Every run starts from vacuumed tables: without autovacuum (off on the machine measured) each
   // run's dead rows would make the next one's writes slower.
   await withClient(databaseUrl, (client) => client.query('VACUUM ANALYZE'));
-  let subscriberInstance = await startInstance(databaseUrl, bus, { nodeFlags, retentionHours });
-  const writerInstance = await startInstance(databaseUrl, bus, { retentionHours });
-  /** Per message received while measuring: the nick and when it came. */
-  const arrivalNicks: string[] = [];
-  const arrivalTimes: number[] = [];
-  let measuring = false;
-  const onNick = (nick: string) => {
-    if (!measuring) return;
-    arrivalNicks.push(nick);
-    arrivalTimes.push(performance.now());
-  };
-  const watchers = await openWatchers(subscriberInstance, sockets, options, onNick);
-  const watchedUsers = [...new Set(watchers.flatMap((watcher) => watcher.watched))];
-  // Signed before the writes start, so that signing costs the measured writes nothing.
-  const tokens = new Map<string, string>();
-  for (const user of watchedUsers.length > 0
-    ? watchedUsers
-    : Array.from({ length: options.users }, (_, index) => userID(index))) {
-    tokens.set(user, await issueToken(JWT_SECRET, user, { expiresIn: '2h' }));
+  const instances: Instance[] = [];
+  const watchers: Watcher[] = [];
+  try {
+    return await measure();
+  } finally {
+    // Whatever happened, no socket or instance outlives the run (a normal end has stopped them already).
+    for (const watcher of watchers) watcher.socket?.terminate();
+    await Promise.all(instances.map((instance) => instance.kill()));
   }
-  await sleep(SETTLE_MS);
-  // Nicks unique to this run: a write never repeats a value an earlier run left (which would change nothing).
-  const writer = startWriter(writerInstance, options.writes, tokens, `${randomBytes(3).toString('hex')}w`);
-  // The same writes, not measured, until both instances run their hot paths compiled.
-  await sleep(options.warmup * 1000);
-  const outbox = watchOutbox(databaseUrl);
-  await loopMaxMs(subscriberInstance);
-  writer.phase();
-  measuring = true;
-  const started = performance.now();
-  await sleep(options.duration * 1000);
-  const floor = await writer.stop();
-  const elapsed = (performance.now() - started) / 1000;
-  const settled = await settle(databaseUrl, watchers, writer.written);
-  measuring = false;
-  const scrapeStarted = performance.now();
-  const loopMax = await loopMaxMs(subscriberInstance);
-  const scrapeMs = performance.now() - scrapeStarted;
-  const rssMiB = peakRssMiB(subscriberInstance);
-  const closed = watchers.filter((watcher) => watcher.closes.length > 0).length;
-  const subscriptionErrors = takeErrors(watchers);
-  const delays: number[] = [];
-  arrivalNicks.forEach((nick, index) => {
-    const acked = writer.acknowledged.get(nick);
-    if (acked !== undefined) delays.push(Math.max(0, arrivalTimes[index] - acked));
-  });
-  const beforeAck = delays.filter((delay) => delay === 0).length;
-  delays.sort((a, b) => a - b);
-  const result: RunResult = {
-    sockets,
-    bus,
-    messagesPerSecond: arrivalNicks.length / elapsed,
-    deliveryP50: percentile(delays, 50),
-    deliveryP99: percentile(delays, 99),
-    beforeAck,
-    stalePairs: settled.stale,
-    staleAfterSettle: settled.staleAfterSettle,
-    settledMs: settled.settledMs,
-    pairs: settled.pairs,
-    loopMaxMs: loopMax,
-    scrapeMs,
-    rssMiB,
-    subscriptionErrors,
-    closed,
-    ...floor,
-    failedWrites: writer.failed,
-    outbox: await outbox.stop(),
-  };
-  if (options.reconnect && sockets > 0) result.reconnect = await reconnectPhase();
-  for (const watcher of watchers) watcher.socket?.close(1000);
-  await Promise.all([subscriberInstance.stop(), writerInstance.stop()]);
-  return result;
 
-  /** Kills the subscriber instance under writes, starts it again, and counts stale pairs once all resubscribed. */
-  async function reconnectPhase(): Promise<ReconnectResult> {
-    const port = subscriberInstance.port;
-    const wsUrl = `${subscriberInstance.url.replace(/^http/, 'ws')}/graphql`;
-    const phaseWriter = startWriter(writerInstance, options.writes, tokens, `${randomBytes(3).toString('hex')}r`);
-    await sleep(1000);
-    const killed = performance.now();
-    const deadline = Date.now() + 120_000;
-    const back = watchers.map(
-      (watcher) =>
-        new Promise<void>((resolve, reject) => {
-          const socket = watcher.socket!;
-          const again = () => reconnect(watcher, wsUrl, () => undefined, deadline).then(resolve, reject);
-          if (socket.readyState === WebSocket.CLOSED) void again();
-          else socket.once('close', () => void again());
-        }),
-    );
-    const uncursored = new Set(watchers.filter((watcher) => watcher.cursor === undefined));
-    await subscriberInstance.kill();
-    await sleep(options.downSeconds * 1000);
-    const restarted = await startInstance(databaseUrl, bus, { nodeFlags, retentionHours, port });
-    subscriberInstance = restarted;
-    const ready = performance.now();
-    await loopMaxMs(restarted);
-    phaseWriter.phase();
-    await Promise.all(back);
-    const resubscribedMs = performance.now() - ready;
-    await sleep(AFTER_RESUME_MS);
-    const phaseFloor = await phaseWriter.stop();
-    const written = new Set([...writer.written, ...phaseWriter.written]);
-    const settledAgain = await settle(databaseUrl, watchers, written, uncursored);
-    return {
-      downMs: ready - killed,
-      resubscribedMs,
-      uncursoredSockets: uncursored.size,
-      subscriptionErrors: takeErrors(watchers),
-      staleUncursored: settledAgain.staleUncursored,
-      stalePairs: settledAgain.stale,
-      staleAfterSettle: settledAgain.staleAfterSettle,
-      settledMs: settledAgain.settledMs,
-      pairs: settledAgain.pairs,
-      loopMaxMs: await loopMaxMs(restarted),
-      rssMiB: peakRssMiB(restarted),
-      ackP50: phaseFloor.ackP50,
-      ackP99: phaseFloor.ackP99,
+  async function measure(): Promise<RunResult> {
+    let subscriberInstance = await startInstance(databaseUrl, bus, { nodeFlags, retentionHours });
+    instances.push(subscriberInstance);
+    const writerInstance = await startInstance(databaseUrl, bus, { retentionHours });
+    instances.push(writerInstance);
+    /** Per message received while measuring: the nick and when it came. */
+    const arrivalNicks: string[] = [];
+    const arrivalTimes: number[] = [];
+    let measuring = false;
+    const onNick = (nick: string) => {
+      if (!measuring) return;
+      arrivalNicks.push(nick);
+      arrivalTimes.push(performance.now());
     };
+    await openWatchers(subscriberInstance, sockets, options, onNick, watchers);
+    const watchedUsers = [...new Set(watchers.flatMap((watcher) => watcher.watched))];
+    // Signed before the writes start, so that signing costs the measured writes nothing.
+    const tokens = new Map<string, string>();
+    for (const user of watchedUsers.length > 0
+      ? watchedUsers
+      : Array.from({ length: options.users }, (_, index) => userID(index))) {
+      tokens.set(user, await issueToken(JWT_SECRET, user, { expiresIn: '2h' }));
+    }
+    await sleep(SETTLE_MS);
+    // Nicks unique to this run: a write never repeats a value an earlier run left (which would change nothing).
+    const writer = startWriter(writerInstance, options.writes, tokens, `${randomBytes(3).toString('hex')}w`);
+    // The same writes, not measured, until both instances run their hot paths compiled.
+    await sleep(options.warmup * 1000);
+    const outbox = watchOutbox(databaseUrl);
+    await loopMaxMs(subscriberInstance);
+    writer.phase();
+    measuring = true;
+    const started = performance.now();
+    await sleep(options.duration * 1000);
+    const floor = await writer.stop();
+    const elapsed = (performance.now() - started) / 1000;
+    const settled = await settle(databaseUrl, watchers, writer.written);
+    measuring = false;
+    const scrapeStarted = performance.now();
+    const loopMax = await loopMaxMs(subscriberInstance);
+    const scrapeMs = performance.now() - scrapeStarted;
+    const rssMiB = peakRssMiB(subscriberInstance);
+    const closed = watchers.filter((watcher) => watcher.closes.length > 0).length;
+    const subscriptionErrors = takeErrors(watchers);
+    const delays: number[] = [];
+    arrivalNicks.forEach((nick, index) => {
+      const acked = writer.acknowledged.get(nick);
+      if (acked !== undefined) delays.push(Math.max(0, arrivalTimes[index] - acked));
+    });
+    const beforeAck = delays.filter((delay) => delay === 0).length;
+    delays.sort((a, b) => a - b);
+    const result: RunResult = {
+      sockets,
+      bus,
+      messagesPerSecond: arrivalNicks.length / elapsed,
+      deliveryP50: percentile(delays, 50),
+      deliveryP99: percentile(delays, 99),
+      beforeAck,
+      stalePairs: settled.stale,
+      staleAfterSettle: settled.staleAfterSettle,
+      settledMs: settled.settledMs,
+      pairs: settled.pairs,
+      loopMaxMs: loopMax,
+      scrapeMs,
+      rssMiB,
+      subscriptionErrors,
+      closed,
+      ...floor,
+      failedWrites: writer.failed,
+      outbox: await outbox.stop(),
+    };
+    if (options.reconnect && sockets > 0) result.reconnect = await reconnectPhase();
+    for (const watcher of watchers) watcher.socket?.close(1000);
+    await Promise.all([subscriberInstance.stop(), writerInstance.stop()]);
+    return result;
+
+    /** Kills the subscriber instance under writes, starts it again, and counts stale pairs once all resubscribed. */
+    async function reconnectPhase(): Promise<ReconnectResult> {
+      const port = subscriberInstance.port;
+      const wsUrl = `${subscriberInstance.url.replace(/^http/, 'ws')}/graphql`;
+      const phaseWriter = startWriter(writerInstance, options.writes, tokens, `${randomBytes(3).toString('hex')}r`);
+      await sleep(1000);
+      const killed = performance.now();
+      const deadline = Date.now() + 120_000;
+      const back = watchers.map(
+        (watcher) =>
+          new Promise<void>((resolve, reject) => {
+            const socket = watcher.socket!;
+            const again = () => reconnect(watcher, wsUrl, () => undefined, deadline).then(resolve, reject);
+            if (socket.readyState === WebSocket.CLOSED) void again();
+            else socket.once('close', () => void again());
+          }),
+      );
+      const uncursored = new Set(watchers.filter((watcher) => watcher.cursor === undefined));
+      await subscriberInstance.kill();
+      await sleep(options.downSeconds * 1000);
+      const restarted = await startInstance(databaseUrl, bus, { nodeFlags, retentionHours, port });
+      subscriberInstance = restarted;
+      instances.push(restarted);
+      const ready = performance.now();
+      await loopMaxMs(restarted);
+      phaseWriter.phase();
+      await Promise.all(back);
+      const resubscribedMs = performance.now() - ready;
+      await sleep(AFTER_RESUME_MS);
+      const phaseFloor = await phaseWriter.stop();
+      const written = new Set([...writer.written, ...phaseWriter.written]);
+      const settledAgain = await settle(databaseUrl, watchers, written, uncursored);
+      return {
+        downMs: ready - killed,
+        resubscribedMs,
+        uncursoredSockets: uncursored.size,
+        subscriptionErrors: takeErrors(watchers),
+        staleUncursored: settledAgain.staleUncursored,
+        stalePairs: settledAgain.stale,
+        staleAfterSettle: settledAgain.staleAfterSettle,
+        settledMs: settledAgain.settledMs,
+        pairs: settledAgain.pairs,
+        loopMaxMs: await loopMaxMs(restarted),
+        rssMiB: peakRssMiB(restarted),
+        ackP50: phaseFloor.ackP50,
+        ackP99: phaseFloor.ackP99,
+      };
+    }
   }
 }
 

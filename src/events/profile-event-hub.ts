@@ -34,6 +34,15 @@ const RESUME_SLACK_MS = 60_000;
 
 /** Users per statement when catching up. */
 const CHUNK = 1000;
+/** Resuming subscriptions answered together, at most (each names up to 100 users). */
+const RESUME_BATCH = 500;
+
+/** A subscription resuming from a cursor. */
+interface Resumption {
+  readonly viewer: Viewer;
+  readonly userIDs: readonly string[];
+  readonly since: bigint;
+}
 const FLUSH_RETRY_MS = 500;
 
 type ProfileFeed = LatestFeed<User>;
@@ -63,6 +72,11 @@ export class ProfileEventHub {
    * statement, so a storm of (re)subscriptions to the same users costs one query, not one each.
    */
   private readonly latestEvents: DataLoader<string, bigint>;
+  /**
+   * The backlogs of the subscriptions resuming in one turn of the event loop, found together (see
+   * `resumeBatch`): after a restart, every socket resubscribes within seconds.
+   */
+  private readonly resumes: DataLoader<Resumption, readonly User[]>;
 
   constructor(
     private readonly profiles: UserProfileRepository,
@@ -79,6 +93,11 @@ export class ProfileEventHub {
       // turn share it, not only those of one microtask chain.
       { cache: false, maxBatchSize: CHUNK, batchScheduleFn: (callback) => setImmediate(callback) },
     );
+    this.resumes = new DataLoader((requests) => this.resumeBatch(requests), {
+      cache: false,
+      maxBatchSize: RESUME_BATCH,
+      batchScheduleFn: (callback) => setImmediate(callback),
+    });
   }
 
   /**
@@ -114,7 +133,8 @@ export class ProfileEventHub {
     }
     if (since !== undefined && since !== null) {
       try {
-        await this.resume(feed, viewer, distinct, BigInt(since));
+        for (const user of await this.resumes.load({ viewer, userIDs: distinct, since: BigInt(since) }))
+          feed.push(user);
       } catch (error) {
         await feed.return();
         throw mapDatabaseError(error);
@@ -124,33 +144,56 @@ export class ProfileEventHub {
   }
 
   /**
-   * Queues for a resumed subscription the current state of every watched user changed since its
-   * cursor: since RESUME_SLACK before that event committed, as an event with a lower ID may commit
-   * after one with a higher ID (a user delivered twice is harmless; one missed is not). When the
-   * cursor's event is no longer in the outbox (older than the retention), every watched user.
+   * For each resumed subscription, the current state of every watched user changed since its
+   * cursor: since RESUME_SLACK before that event, as an event with a lower ID may commit after one
+   * with a higher ID (a user delivered twice is harmless; one missed is not). When the cursor's
+   * event is no longer in the outbox (older than the retention), every watched user. A user
+   * changed then if its newest event is that recent; its cursor is its newest event.
+   *
+   * Three statements for the whole batch (the cursors' times, the users' newest events, their
+   * profiles), where each subscription used to cost three of its own: ten thousand resuming at
+   * once ran the pool dry and were refused SERVICE_UNAVAILABLE. Each changed profile is presented
+   * once per audience for all of them, so the socket layer serializes it once too.
    */
-  private async resume(feed: ProfileFeed, viewer: Viewer, userIDs: readonly string[], since: bigint): Promise<void> {
-    const changed = await this.events.changedSince(userIDs, since, RESUME_SLACK_MS);
-    const ids = changed === 'expired' ? [...userIDs] : [...changed.keys()];
-    if (ids.length === 0) return;
-    const loader = createProfileLoader(this.profiles);
-    const latest = changed === 'expired' ? await this.events.latestEventIDs(ids) : changed;
-    const records = await Promise.all(ids.map((userID) => loader.load(userID)));
-    const deletedAt = await this.deletionTimes(
-      ids.filter((_, index) => records[index] === null),
-      (userID) => latest.get(userID),
-    );
-    const users = await this.profileService.getProfileUpdates(
-      viewer,
-      ids,
-      loader,
-      (userID) => deletedAt.get(userID) ?? new Date(),
-    );
-    users.forEach((user, index) => {
-      const cursor = latest.get(ids[index]);
-      if (cursor !== undefined) CURSORS.set(user, String(cursor));
-      feed.push(user);
+  private async resumeBatch(requests: readonly Resumption[]): Promise<(readonly User[])[]> {
+    const [cursorTimes, latest] = await Promise.all([
+      this.events.eventMicros([...new Set(requests.map((request) => request.since))]),
+      this.events.latestEvents([...new Set(requests.flatMap((request) => request.userIDs))]),
+    ]);
+    const slackMicros = BigInt(RESUME_SLACK_MS) * 1000n;
+    const backlogs = requests.map(({ userIDs, since }) => {
+      const cursorTime = cursorTimes.get(since);
+      if (cursorTime === undefined) return userIDs;
+      return userIDs.filter((userID) => (latest.get(userID)?.micros ?? -1n) >= cursorTime - slackMicros);
     });
+    const ids = [...new Set(backlogs.flat())];
+    if (ids.length === 0) return backlogs.map(() => []);
+    const loader = createProfileLoader(this.profiles);
+    const records = new Map((await Promise.all(ids.map((userID) => loader.load(userID)))).map((r, i) => [ids[i], r]));
+    const deletedAt = await this.deletionTimes(
+      ids.filter((userID) => records.get(userID) === null),
+      (userID) => latest.get(userID)?.eventID,
+    );
+    const presented = new Map<string, User>();
+    return requests.map((request, index) =>
+      backlogs[index].map((userID) => {
+        const audience = audienceOf(request.viewer, userID);
+        const key = `${audience}\u0000${userID}`;
+        let user = presented.get(key);
+        if (user === undefined) {
+          user = this.profileService.presentUpdate(
+            records.get(userID) ?? null,
+            userID,
+            audience,
+            () => deletedAt.get(userID) ?? new Date(),
+          );
+          const cursor = latest.get(userID)?.eventID;
+          if (cursor !== undefined) CURSORS.set(user, String(cursor));
+          presented.set(key, user);
+        }
+        return user;
+      }),
+    );
   }
 
   /**

@@ -88,28 +88,34 @@ export class ProfileEventRepository {
   }
 
   /**
-   * The given users changed since `since` (an event ID) or up to `slackMs` before it committed,
-   * with each one's newest event; 'expired' when that event is no longer kept.
+   * Per given user with events: the newest event's ID and when it happened, in microseconds since
+   * the epoch (the column's precision, which a Date would round away); one statement. Each user is
+   * one probe of profile_event_user_event from its newest end, however many events it has kept.
    */
-  async changedSince(
-    userIDs: readonly string[],
-    since: bigint,
-    slackMs: number,
-  ): Promise<Map<string, bigint> | 'expired'> {
-    const { rows } = await this.pool.query<{ user_id: string | null; event_id: string | null }>({
-      name: 'profile_event_changed_since',
-      text: `WITH cursor_event AS (SELECT event_time FROM profile_event WHERE event_id = $2::bigint)
-        SELECT e.user_id, max(e.event_id)::text AS event_id
-        FROM cursor_event AS c
-        LEFT JOIN profile_event AS e
-          ON e.user_id = ANY($1::text[]) AND e.event_time >= c.event_time - $3::integer * interval '1 millisecond'
-        GROUP BY e.user_id`,
-      values: [userIDs, since.toString(), slackMs],
+  async latestEvents(userIDs: readonly string[]): Promise<Map<string, { eventID: bigint; micros: bigint }>> {
+    const { rows } = await this.pool.query<{ user_id: string; event_id: string; micros: string }>({
+      name: 'profile_event_latest_with_time',
+      text: `SELECT u.user_id, e.event_id::text AS event_id,
+          (extract(epoch FROM e.event_time) * 1000000)::bigint::text AS micros
+        FROM unnest($1::text[]) AS u(user_id)
+        CROSS JOIN LATERAL (
+          SELECT event_id, event_time FROM profile_event
+          WHERE user_id = u.user_id ORDER BY event_id DESC LIMIT 1
+        ) AS e`,
+      values: [[...new Set(userIDs)]],
     });
-    if (rows.length === 0) return 'expired';
-    return new Map(
-      rows.filter((row) => row.user_id !== null).map((row) => [row.user_id!, BigInt(row.event_id!)] as const),
-    );
+    return new Map(rows.map((row) => [row.user_id, { eventID: BigInt(row.event_id), micros: BigInt(row.micros) }]));
+  }
+
+  /** When each given event happened, in microseconds since the epoch, for those still kept; one statement. */
+  async eventMicros(eventIDs: readonly bigint[]): Promise<Map<bigint, bigint>> {
+    const { rows } = await this.pool.query<{ event_id: string; micros: string }>({
+      name: 'profile_event_micros',
+      text: `SELECT event_id::text, (extract(epoch FROM event_time) * 1000000)::bigint::text AS micros
+        FROM profile_event WHERE event_id = ANY($1::bigint[])`,
+      values: [eventIDs.map(String)],
+    });
+    return new Map(rows.map((row) => [BigInt(row.event_id), BigInt(row.micros)]));
   }
 
   /** When each given event committed, for those still kept; one statement. */

@@ -39,23 +39,10 @@ export class UserProfileService {
   }
 
   /**
-   * What profileUpdated delivers to this viewer for users whose outbox has a new event: the profile
-   * as users(ids:) shows it, or, for an account deactivated or deleted since, its removal (see
-   * presentRemovedAccount); `deletedAt` gives the time of a deletion.
+   * One profileUpdated delivery of `userID` (whose record is `record`, null once deleted) for
+   * `audience`: the profile as users(ids:) shows it, or, for an account deactivated or deleted
+   * since, its removal (see presentRemovedAccount); `deletedAt` gives the time of a deletion.
    */
-  async getProfileUpdates(
-    viewer: Viewer,
-    ids: readonly string[],
-    loader: ProfileLoader,
-    deletedAt: (userID: string) => Date,
-  ): Promise<User[]> {
-    const records = await Promise.all(ids.map((userID) => loader.load(userID)));
-    return records.map((record, index) =>
-      this.presentUpdate(record, ids[index], audienceOf(viewer, ids[index]), () => deletedAt(ids[index])),
-    );
-  }
-
-  /** One profileUpdated delivery of `userID` (whose record is `record`, null once deleted) for `audience`. */
   presentUpdate(record: ProfileRecord | null, userID: string, audience: ProfileAudience, deletedAt: () => Date): User {
     if (record === null) return presentRemovedAccount(userID, AccountStatus.DELETED, deletedAt());
     if (record.deactivatedAt !== null) {
