@@ -37,8 +37,9 @@ describe('outbox pruning', () => {
     await insertEvents(kept, 5, '48 hours', true, true); // still waiting for the webhook
     await insertEvents(kept, 5, '48 hours', false, false); // not yet published
 
-    const deleted = await server.app.services.profileEvents.relay.pruneExpired();
-    expect(deleted).toBeGreaterThanOrEqual(12_000);
+    // Only the rows' state is asserted, not the count this call returns: the servers of other test
+    // files on the same database prune expired events too, and may take some of these first.
+    await server.app.services.profileEvents.relay.pruneExpired();
     expect(await countOf(expired)).toBe(0);
     expect(await countOf(kept)).toBe(20);
   });
