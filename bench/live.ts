@@ -242,7 +242,17 @@ async function startInstance(databaseUrl: string, bus: Bus, options: InstanceOpt
 
 /** The instance's worst event-loop delay since the last scrape (prom-client resets it on every scrape). */
 async function loopMaxMs(instance: Instance): Promise<number> {
-  const text = await (await fetch(`${instance.url}/metrics`)).text();
+  // Read again when refused or timed out: ten thousand sockets reconnecting at once can overflow
+  // the listen backlog, so a connection may wait for the kernel's SYN retries.
+  let text: string | undefined;
+  for (let attempt = 1; text === undefined; attempt += 1) {
+    try {
+      text = await (await fetch(`${instance.url}/metrics`)).text();
+    } catch (error) {
+      if (attempt === 6) throw error;
+      await sleep(1000);
+    }
+  }
   const line = text.split('\n').find((row) => row.startsWith('nodejs_eventloop_lag_max_seconds '));
   return Number(line?.split(' ')[1] ?? NaN) * 1000;
 }

@@ -513,5 +513,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error);
-  process.exitCode = 1;
+  // A failed run's own work (a writer still sending, sockets retrying) must not keep it alive;
+  // every benchmark has stopped the processes it started by now.
+  process.exit(1);
 });
