@@ -4,6 +4,7 @@ import { mapDatabaseError } from '../db/database-errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { ErrorReason } from '../errors.js';
 import { FeedsByUser, LatestFeed } from '../shared/latest-feed.js';
+import { TurnBudget } from '../shared/turn-budget.js';
 import { badInput, checkUserIDList } from '../shared/input-rules.js';
 import { createProfileLoader } from '../user/user.loaders.js';
 import type { UserProfileRepository } from '../user/user.repository.js';
@@ -19,15 +20,23 @@ import type { ProfileEventRepository } from './profile-event.repository.js';
 const CURSORS = new WeakMap<object, string>();
 export const cursorOf = (delivered: object): string | undefined => CURSORS.get(delivered);
 
+/** Whether `held` reflects a later event than `user` (both as this hub delivers them, with cursors). */
+function isNewer(held: object | undefined, user: object): boolean {
+  const heldCursor = held === undefined ? undefined : cursorOf(held);
+  const cursor = cursorOf(user);
+  return heldCursor !== undefined && cursor !== undefined && BigInt(heldCursor) > BigInt(cursor);
+}
+
 /** A cursor: an event ID, a positive 64-bit integer in decimal. */
 const CURSOR = /^[1-9][0-9]{0,18}$/;
 
 /**
- * Deliveries between two yields to the event loop while a batch is handed out. Each writes its
- * socket there and then (see LatestFeed.consume), some 40 µs at ten thousand sockets: 100 keep a
- * turn of the loop to a few milliseconds (500 measured 25 ms more worst delay at 10,000 sockets).
+ * Deliveries per turn of the event loop, for a batch handed out and resumed backlogs alike. Each
+ * writes its socket there and then (see LatestFeed.consume), some 40 µs at ten thousand sockets:
+ * 100 keep a turn of the loop to a few milliseconds (500 measured 25 ms more worst delay at 10,000
+ * sockets).
  */
-const YIELD_EVERY = 100;
+const DELIVERIES_PER_TURN = 100;
 
 /** How far before a resume cursor's event a change still counts as possibly missed. */
 const RESUME_SLACK_MS = 60_000;
@@ -77,6 +86,13 @@ export class ProfileEventHub {
    * `resumeBatch`): after a restart, every socket resubscribes within seconds.
    */
   private readonly resumes: DataLoader<Resumption, readonly User[]>;
+  /**
+   * The deliveries this hub may make in one turn of the event loop. A resumed subscription's
+   * backlog is written to its socket the moment it is handed out, and after a restart hundreds
+   * resume in one turn (one resume batch): without a shared budget their tens of thousands of
+   * deliveries ran in that one turn, holding every request for seconds.
+   */
+  private readonly deliveries = new TurnBudget(DELIVERIES_PER_TURN);
 
   constructor(
     private readonly profiles: UserProfileRepository,
@@ -132,13 +148,17 @@ export class ProfileEventHub {
       }
     }
     if (since !== undefined && since !== null) {
+      let backlog: readonly User[];
       try {
-        for (const user of await this.resumes.load({ viewer, userIDs: distinct, since: BigInt(since) }))
-          feed.push(user);
+        backlog = await this.resumes.load({ viewer, userIDs: distinct, since: BigInt(since) });
       } catch (error) {
         await feed.return();
         throw mapDatabaseError(error);
       }
+      // A change delivered meanwhile may be newer than the backlog's state of that user.
+      for (const user of backlog) if (!isNewer(feed.held(user.userID), user)) feed.push(user);
+      // The backlog goes out when the feed is handed out: in a turn with room for it.
+      if (backlog.length > 0) await this.deliveries.take(backlog.length);
     }
     return feed;
   }
@@ -292,7 +312,6 @@ export class ProfileEventHub {
     // and that one object goes to every subscriber in the audience: the socket layer then executes
     // a subscription's selection once per object and selection, not once per subscriber.
     const presented = new Map<string, User>();
-    let pushed = 0;
     for (let index = 0; index < userIDs.length; index += 1) {
       const userID = userIDs[index];
       const cursor = this.delivered.get(userID);
@@ -310,9 +329,10 @@ export class ProfileEventHub {
           if (cursor !== undefined) CURSORS.set(user, String(cursor));
           presented.set(key, user);
         }
-        feed.push(user);
         // A long batch lets requests and other sockets in between.
-        if (++pushed % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+        const turn = this.deliveries.take();
+        if (turn !== undefined) await turn;
+        feed.push(user);
       }
     }
   }

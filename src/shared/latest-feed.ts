@@ -35,6 +35,11 @@ export class LatestFeed<T extends { readonly userID: string }> implements AsyncI
     this.waiting.set(value.userID, value);
   }
 
+  /** The value waiting to be read for `userID`, if any. */
+  held(userID: string): T | undefined {
+    return this.waiting.get(userID);
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     const first = this.waiting.entries().next();
