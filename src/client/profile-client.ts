@@ -156,6 +156,21 @@ export interface ProfileClient {
 const MAX_USER_IDS = 100;
 /** The familiar SDK's cuts, which are also the server's limits: userStatuses and userStatusUpdated. */
 const MAX_STATUS_READ_IDS = 500;
+/**
+ * After the server refuses the profile subscription as unavailable (its database down or
+ * overloaded, as during a reconnect storm), the client subscribes again after this long, doubling
+ * up to RESUBSCRIBE_MAX_MS, from its newest cursor.
+ */
+const RESUBSCRIBE_FIRST_MS = 1000;
+const RESUBSCRIBE_MAX_MS = 30_000;
+
+/** Whether a subscription's error is the server saying "not now" (worth asking again), not "no". */
+function isUnavailable(error: unknown): boolean {
+  return (
+    Array.isArray(error) &&
+    error.some((item) => (item as { extensions?: { code?: unknown } } | null)?.extensions?.code === 'SERVICE_UNAVAILABLE')
+  );
+}
 const MAX_STATUS_SUBSCRIPTION_IDS = 100;
 
 /** What every read selects: the standard fields of the server's table, in its order. */
@@ -439,6 +454,8 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
   let subscriptionChange: Promise<void> = Promise.resolve();
   /** The newest cursor received: a replaced subscription resumes from it too. */
   let since: string | undefined;
+  /** Refusals as unavailable in a row, for the wait before subscribing again. */
+  let unavailableInARow = 0;
 
   const statusHandlers = new Set<(event: UserStatusUpdatedEvent) => void>();
   /**
@@ -542,6 +559,17 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       return;
     }
     let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    /** The subscription was refused or failed: subscribed again later when the server said "not now". */
+    const refused = (error: unknown): void => {
+      if (stopped) return;
+      const reason = error instanceof Error ? error.message : JSON.stringify(error);
+      if (!isUnavailable(error)) return logger.warn(`profile updates stopped: ${reason}`);
+      const waitMs = Math.min(RESUBSCRIBE_FIRST_MS * 2 ** unavailableInARow, RESUBSCRIBE_MAX_MS);
+      unavailableInARow += 1;
+      logger.warn(`profile updates refused for now, subscribing again in ${waitMs} ms: ${reason}`);
+      retry = setTimeout(() => void (stopped ? undefined : resubscribe()), waitMs);
+    };
     // graphql-ws sends this same payload again on every reconnection, so keeping the newest cursor
     // in it resumes the subscription where it stopped: changes made meanwhile arrive first.
     const variables: { ids: string[]; since?: string } = { ids: userIDs, ...(since === undefined ? {} : { since }) };
@@ -552,6 +580,9 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       },
       {
         next: (message) => {
+          // A subscription the server could not start comes as one result with errors, then ends.
+          if (message.errors !== undefined && (message.data === undefined || message.data === null)) return refused(message.errors);
+          unavailableInARow = 0;
           const cursor = (message.extensions as { cursor?: unknown } | undefined)?.cursor;
           if (typeof cursor === 'string' && /^[0-9]{1,19}$/.test(cursor)) {
             if (variables.since === undefined || BigInt(cursor) > BigInt(variables.since)) {
@@ -563,15 +594,13 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
             for (const handler of handlers) handler(event);
           }
         },
-        error: (error) => {
-          if (!stopped)
-            logger.warn(`profile updates stopped: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
-        },
+        error: refused,
         complete: () => undefined,
       },
     );
     stopSubscription = () => {
       stopped = true;
+      clearTimeout(retry);
       unsubscribe();
     };
   }

@@ -4,7 +4,9 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { openDatabase } from '../../src/db/database';
-import { connect, waitFor } from '../support/subscription-client';
+import { WebSocket } from 'ws';
+import { createProfileClient, EVENT } from '../../src/client';
+import { connect, untilDelivering, waitFor } from '../support/subscription-client';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
 jest.setTimeout(180_000);
@@ -75,6 +77,7 @@ describe('Postgres stopped and restarted under a write load', () => {
     const errorCodes: string[] = [];
     let phase: 'before' | 'down' | 'after' = 'before';
     const acksIn = { before: 0, down: 0, after: 0 };
+    let watcher: ReturnType<typeof createProfileClient> | undefined;
     let running = true;
 
     const worker = async () => {
@@ -132,13 +135,40 @@ describe('Postgres stopped and restarted under a write load', () => {
       } finally {
         await socket.dispose();
       }
+      // Our client, refused the same way, subscribes again by itself once the database is back.
+      const watchedUser = uniqueUserID('watched');
+      const warnings: string[] = [];
+      watcher = createProfileClient({
+        url: app.url,
+        getToken: () => app.token(uniqueUserID('watcher')),
+        webSocketImpl: WebSocket,
+        logger: { warn: (message) => warnings.push(message) },
+      });
+      const nicks: string[] = [];
+      watcher.on(EVENT.PROFILE_UPDATED, (event) => nicks.push(...event.data.map((profile) => profile.nick)));
+      watcher.watchProfiles([watchedUser]);
+      await until(
+        () => warnings.some((warning) => warning.includes('SERVICE_UNAVAILABLE')),
+        "the client's subscription to be refused",
+      );
 
       start();
       phase = 'after';
       await until(() => acksIn.after >= 20, 'writes to succeed again after the restart');
+      await untilDelivering(
+        'a change to reach the client refused while Postgres was down',
+        (attempt) =>
+          app.request('mutation($nick: String!) { updateMyProfile(input: { nick: $nick }) { nick } }', {
+            as: watchedUser,
+            variables: { nick: `back ${attempt}` },
+          }),
+        () => nicks.some((nick) => nick.startsWith('back')),
+        30_000,
+      );
     } finally {
       running = false;
       await Promise.all(workers);
+      await watcher?.close();
     }
 
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
