@@ -26,8 +26,9 @@
  * - with `--reconnect on` (the default, when there are sockets), a second phase: the subscriber
  *   instance is killed (SIGKILL) while the writer goes on, started again on the same port after
  *   `--down` seconds, every socket reconnects and subscribes with `since:` set to the last
- *   `extensions.cursor` it received, and once every socket is back and the writes stop, the stale
- *   pairs are counted the same way (the goal: none).
+ *   `extensions.cursor` it received (a subscription refused SERVICE_UNAVAILABLE is sent again after
+ *   1 s, 2 s, 4 s, ... as the client package does; the refusals are printed), and once every
+ *   socket is back and the writes stop, the stale pairs are counted the same way (the goal: none).
  *
  * SERVER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to the subscriber
  * instance only, as bench/run.ts does for the service.
@@ -331,6 +332,15 @@ const SUBSCRIPTION =
 function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void> {
   const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
   watcher.socket = socket;
+  let unavailableInARow = 0;
+  const subscribe = () =>
+    socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: SUBSCRIPTION, variables: { ids: watcher.watched, since: watcher.cursor ?? null } },
+      }),
+    );
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no connection_ack within 30 s')), 30_000);
     socket.on('error', reject);
@@ -341,9 +351,18 @@ function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void>
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type: string; payload?: any };
       if (message.type === 'next') {
-        for (const error of message.payload?.errors ?? []) watcher.errors.push(String(error.extensions?.code));
+        const errors: { extensions?: { code?: string } }[] = message.payload?.errors ?? [];
+        for (const error of errors) watcher.errors.push(String(error.extensions?.code));
+        // Refused for now (one result with errors, then complete): subscribed again from the newest
+        // cursor, as the client package does.
+        if (errors.some((error) => error.extensions?.code === 'SERVICE_UNAVAILABLE')) {
+          const waitMs = Math.min(1000 * 2 ** unavailableInARow, 30_000);
+          unavailableInARow += 1;
+          setTimeout(() => socket.readyState === WebSocket.OPEN && subscribe(), waitMs);
+        }
         const profile = message.payload?.data?.profileUpdated;
         if (profile) {
+          unavailableInARow = 0;
           watcher.last.set(profile.userID, profile.nick);
           // The newest cursor, as the client package keeps it (resumed profiles come in no order).
           const cursor = message.payload?.extensions?.cursor;
@@ -352,13 +371,7 @@ function connect(watcher: Watcher, wsUrl: string, onNick: OnNick): Promise<void>
           onNick(profile.nick);
         }
       } else if (message.type === 'connection_ack') {
-        socket.send(
-          JSON.stringify({
-            id: '1',
-            type: 'subscribe',
-            payload: { query: SUBSCRIPTION, variables: { ids: watcher.watched, since: watcher.cursor ?? null } },
-          }),
-        );
+        subscribe();
         clearTimeout(timer);
         resolve();
       } else if (message.type === 'error' || message.type === 'complete') {
@@ -396,12 +409,19 @@ async function openWatchers(
       const watcher: Watcher = { index, watched: [...watched], token, last: new Map(), closes: [], errors: [] };
       watchers.push(watcher);
       opening.push(
-        connect(watcher, wsUrl, onNick).catch(async () => {
-          // Once more: a connection reset under load is not what this measures.
-          watcher.socket?.terminate();
-          await sleep(500);
-          await connect(watcher, wsUrl, onNick);
-        }),
+        (async () => {
+          // Again on failure: a connection reset under load (a listen backlog full at 10,000
+          // sockets) is not what this measures.
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              return await connect(watcher, wsUrl, onNick);
+            } catch (error) {
+              watcher.socket?.terminate();
+              if (attempt === 5) throw error;
+              await sleep(500 * attempt);
+            }
+          }
+        })(),
       );
     }
     await Promise.all(opening);
