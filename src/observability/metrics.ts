@@ -41,10 +41,22 @@ export interface Metrics {
   watchPresence(presence: PresenceSource): void;
 }
 
+/** prom-client's default metrics that cost a walk over every handle of the process per scrape. */
+const HANDLE_LISTING_METRICS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_resources',
+  'nodejs_active_resources_total',
+] as const;
+
 /** One registry per app, so several apps in one process (tests) never share counters. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // These list every handle (or resource) of the process on each scrape, twice each: with ten
+  // thousand sockets open that held the event loop for 50-130 ms per scrape, the worst delay a
+  // subscriber instance saw. Open sockets show as open descriptors below.
+  for (const name of HANDLE_LISTING_METRICS) registry.removeSingleMetric(name);
   // prom-client counts open descriptors with readdirSync: with ten thousand sockets open, that
   // alone held the event loop for over 10 ms on every scrape. The same gauge, read off the loop.
   if (registry.getSingleMetric('process_open_fds') !== undefined) {
