@@ -156,6 +156,8 @@ export interface ProfileClient {
 const MAX_USER_IDS = 100;
 /** The familiar SDK's cuts, which are also the server's limits: userStatuses and userStatusUpdated. */
 const MAX_STATUS_READ_IDS = 500;
+const MAX_STATUS_SUBSCRIPTION_IDS = 100;
+
 /**
  * After the server refuses the profile subscription as unavailable (its database down or
  * overloaded, as during a reconnect storm), the client subscribes again after this long, doubling
@@ -168,10 +170,11 @@ const RESUBSCRIBE_MAX_MS = 30_000;
 function isUnavailable(error: unknown): boolean {
   return (
     Array.isArray(error) &&
-    error.some((item) => (item as { extensions?: { code?: unknown } } | null)?.extensions?.code === 'SERVICE_UNAVAILABLE')
+    error.some(
+      (item) => (item as { extensions?: { code?: unknown } } | null)?.extensions?.code === 'SERVICE_UNAVAILABLE',
+    )
   );
 }
-const MAX_STATUS_SUBSCRIPTION_IDS = 100;
 
 /** What every read selects: the standard fields of the server's table, in its order. */
 const PROFILE_SELECTION = ['userID', ...STANDARD_FIELDS, 'lastUpdatedTime', 'profileCustomField { key value }'].join(
@@ -581,7 +584,8 @@ export function createClient(options: ProfileClientOptions, findWebSocket: () =>
       {
         next: (message) => {
           // A subscription the server could not start comes as one result with errors, then ends.
-          if (message.errors !== undefined && (message.data === undefined || message.data === null)) return refused(message.errors);
+          if (message.errors !== undefined && (message.data === undefined || message.data === null))
+            return refused(message.errors);
           unavailableInARow = 0;
           const cursor = (message.extensions as { cursor?: unknown } | undefined)?.cursor;
           if (typeof cursor === 'string' && /^[0-9]{1,19}$/.test(cursor)) {
