@@ -154,6 +154,42 @@ describe('resuming profileUpdated with a cursor', () => {
     expect(lookups()).toBeLessThanOrEqual(5);
   });
 
+  it('hands resumed backlogs out over several turns of the event loop, at most 100 deliveries a turn', async () => {
+    const [ivy, jon, kim] = [uniqueUserID('ivy'), uniqueUserID('jon'), uniqueUserID('kim')];
+    await setNick(ivy, 'ivy');
+    const since = await latestEvent(ivy);
+    await setNick(jon, 'jon-while-away');
+    await setNick(kim, 'kim-while-away');
+    const hub = server.app.services.profileEventHub;
+    const viewer = { userID: uniqueUserID('watcher'), isAdmin: false };
+    let turn = 0;
+    let counting = true;
+    const turns = (async () => {
+      while (counting) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn += 1;
+      }
+    })();
+    // 300 subscriptions resuming in one turn, three users each: 900 deliveries once handed out.
+    const handedOutIn: number[] = [];
+    const feeds = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        hub.subscribe(viewer, [ivy, jon, kim], since).then((feed) => {
+          handedOutIn.push(turn);
+          return feed;
+        }),
+      ),
+    );
+    counting = false;
+    await turns;
+    await Promise.all(feeds.map((feed) => feed.return?.()));
+    const perTurn = new Map<number, number>();
+    for (const handed of handedOutIn) perTurn.set(handed, (perTurn.get(handed) ?? 0) + 1);
+    // 33 backlogs of three fit a turn's 100; all in one turn, they held it for all 900.
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(34);
+    expect(perTurn.size).toBeGreaterThanOrEqual(9);
+  });
+
   it.each(['abc', '0', '-1', '99999999999999999999', ' 12'])('refuses %p as a cursor', async (since) => {
     const socket = await socketFor(uniqueUserID('watcher'));
     const refused = socket.subscribe(WATCH, { ids: [uniqueUserID()], since });
