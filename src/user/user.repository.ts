@@ -42,28 +42,32 @@ const COLUMNS = [
   'deactivated_at',
 ].join(', ');
 
-/** A row as pg returns it: bigint columns arrive as strings, or as numbers from statements read with PROFILE_ROW_TYPES. */
-type ProfileRow = Readonly<Record<string, unknown>> & { readonly user_id: string };
-
 /**
- * Maps a row to a ProfileRecord. Built once from the field table as one object literal, so every
- * record has the same shape and no per-field loop runs per row (this runs for every profile read).
- * Field names and columns are identifiers from our own table, checked below.
+ * The same columns named as ProfileRecord's properties, for a statement's outer select list or
+ * RETURNING (`from` qualifies each column: a CTE's name). With PROFILE_ROW_TYPES (bigint columns as
+ * numbers, timestamps as Dates) pg's row is the record itself: no second object per profile, which
+ * on a 100-profile read is a hundred objects of some twenty properties each alive until the answer
+ * is sent. Field names and columns are identifiers from our own table, checked here.
  */
-const toRecord = ((): ((row: ProfileRow) => ProfileRecord) => {
-  const properties = STANDARD_FIELDS.map((field) => {
+function recordColumns(from?: string): string {
+  const column = (name: string) => (from === undefined ? name : `${from}.${name}`);
+  const standard = STANDARD_FIELDS.map((field) => {
     const spec = PROFILE_FIELDS[field];
     if (!/^[a-z][A-Za-z0-9]*$/.test(field) || !/^[a-z][a-z0-9_]*$/.test(spec.column)) {
       throw new Error(`profile field ${field} (${spec.column}) is not a plain identifier`);
     }
-    const raw = `row.${spec.column}`;
-    return `${field}: ${spec.kind === 'uint32' ? `Number(${raw})` : raw}`;
+    return `${column(spec.column)} AS "${field}"`;
   });
-  return new Function(
-    'row',
-    `return { userID: row.user_id, ${properties.join(', ')}, customFields: row.custom_fields, lastUpdatedTime: row.last_updated_time, deactivatedAt: row.deactivated_at };`,
-  ) as (row: ProfileRow) => ProfileRecord;
-})();
+  return [
+    `${column('user_id')} AS "userID"`,
+    ...standard,
+    `${column('custom_fields')} AS "customFields"`,
+    `${column('last_updated_time')} AS "lastUpdatedTime"`,
+    `${column('deactivated_at')} AS "deactivatedAt"`,
+  ].join(', ');
+}
+
+const RECORD_COLUMNS = recordColumns();
 
 /** The data exceptions a client's text can cause (IDs, nick, avatar): a NUL. */
 const TEXT_INPUT_EXCEPTIONS: readonly InputDataException[] = ['22021'];
@@ -75,14 +79,14 @@ const PATCH_INPUT_EXCEPTIONS: readonly InputDataException[] = ['22021', '22P05',
 const FIND_ONE: Omit<Statement, 'values'> = {
   name: 'user_profile_find_one',
   types: PROFILE_ROW_TYPES,
-  text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = $1::text`,
+  text: `SELECT ${RECORD_COLUMNS} FROM user_profile WHERE user_id = $1::text`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
 const FIND_BY_IDS: Omit<Statement, 'values'> = {
   name: 'user_profile_find_by_ids',
   types: PROFILE_ROW_TYPES,
-  text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
+  text: `SELECT ${RECORD_COLUMNS} FROM user_profile WHERE user_id = ANY($1::text[])`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
@@ -95,7 +99,7 @@ const ID_SEPARATOR = '\u0001';
 const FIND_BY_JOINED_IDS: Omit<Statement, 'values'> = {
   name: 'user_profile_find_by_joined_ids',
   types: PROFILE_ROW_TYPES,
-  text: `SELECT ${COLUMNS} FROM user_profile WHERE user_id = ANY(string_to_array($1::text, chr(1)))`,
+  text: `SELECT ${RECORD_COLUMNS} FROM user_profile WHERE user_id = ANY(string_to_array($1::text, chr(1)))`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
@@ -117,7 +121,7 @@ const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   text: `INSERT INTO user_profile (user_id)
     SELECT $1::text WHERE ${notDeletedSince('$1::text', '$2::bigint')}
     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
-    RETURNING ${COLUMNS}`,
+    RETURNING ${RECORD_COLUMNS}`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
@@ -191,12 +195,19 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
         { from: 'upd CROSS JOIN cur', returning: 'event_id' },
       )}
     )
-    SELECT upd.*, true AS changed, (SELECT event_id FROM evt) AS event_id FROM upd
+    SELECT ${recordColumns('upd')}, true AS changed, (SELECT event_id FROM evt)::text AS "eventID" FROM upd
     UNION ALL
-    SELECT cur.*, false AS changed, NULL AS event_id FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
+    SELECT ${recordColumns('cur')}, false AS changed, NULL::text AS "eventID" FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
   // Parameters are always in field order, so one shape always yields the same text: a prepared
   // statement per shape lets Postgres plan it once per connection.
-  return { name: `user_profile_update_${shape}`, text, values, fromInput: PATCH_INPUT_EXCEPTIONS, operatorIndex };
+  return {
+    name: `user_profile_update_${shape}`,
+    types: PROFILE_ROW_TYPES,
+    text,
+    values,
+    fromInput: PATCH_INPUT_EXCEPTIONS,
+    operatorIndex,
+  };
 }
 
 /** An account to import: absent nick or avatar means "leave as it is" (or the default when new). */
@@ -213,6 +224,7 @@ export interface AccountImport {
  */
 const IMPORT_ACCOUNTS: Omit<Statement, 'values'> = {
   name: 'user_profile_import_accounts',
+  types: PROFILE_ROW_TYPES,
   text: `WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS i(user_id, nick, avatar)
     ), cur AS (
@@ -249,7 +261,7 @@ const IMPORT_ACCOUNTS: Omit<Statement, 'values'> = {
         },
       )}
     )
-    SELECT ins.*, evt.event_id FROM ins LEFT JOIN evt USING (user_id)`,
+    SELECT ${recordColumns('ins')}, evt.event_id::text AS "eventID" FROM ins LEFT JOIN evt USING (user_id)`,
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
@@ -281,8 +293,7 @@ export class UserProfileRepository {
     if (userIDs.length === 1) query = { ...FIND_ONE, values: [userIDs[0]] };
     else if (userIDs.some((userID) => userID.includes(ID_SEPARATOR))) query = { ...FIND_BY_IDS, values: [userIDs] };
     else query = { ...FIND_BY_JOINED_IDS, values: [userIDs.join(ID_SEPARATOR)] };
-    const rows = await this.reads.query<ProfileRow>(query);
-    return rows.map(toRecord);
+    return this.reads.query<ProfileRecord>(query);
   }
 
   /**
@@ -290,8 +301,11 @@ export class UserProfileRepository {
    * Undefined when the ID was deleted after a token issued at `issuedAt` (seconds; 0 when unknown).
    */
   async createIfMissing(userID: string, issuedAt = 0): Promise<ProfileRecord | undefined> {
-    const [row] = await this.sql.query<ProfileRow>({ ...CREATE_IF_MISSING, values: [userID, Math.floor(issuedAt)] });
-    return row === undefined ? undefined : toRecord(row);
+    const [record] = await this.sql.query<ProfileRecord>({
+      ...CREATE_IF_MISSING,
+      values: [userID, Math.floor(issuedAt)],
+    });
+    return record;
   }
 
   /**
@@ -304,10 +318,11 @@ export class UserProfileRepository {
     query.values![operatorIndex] = operator;
     query.values![operatorIndex + 1] = this.outbox.relayOwner;
     query.values![operatorIndex + 2] = this.outbox.webhookPending;
-    const [row] = await this.sql.query<ProfileRow & { changed: boolean; event_id: string | null }>(query);
+    const [row] = await this.sql.query<ProfileRecord & { changed: boolean; eventID: string | null }>(query);
     if (row === undefined) return undefined;
-    if (row.event_id !== null) this.outbox.afterChange?.(userID, row.event_id);
-    return { profile: toRecord(row), changed: row.changed };
+    const { changed, eventID, ...profile } = row;
+    if (eventID !== null) this.outbox.afterChange?.(userID, eventID);
+    return { profile, changed };
   }
 
   /**
@@ -317,7 +332,7 @@ export class UserProfileRepository {
    */
   async importAccounts(accounts: readonly AccountImport[], operator: string): Promise<ProfileRecord[]> {
     if (accounts.length === 0) return [];
-    const rows = await this.sql.query<ProfileRow & { event_id: string | null }>({
+    const rows = await this.sql.query<ProfileRecord & { eventID: string | null }>({
       ...IMPORT_ACCOUNTS,
       values: [
         accounts.map((account) => account.userID),
@@ -328,8 +343,11 @@ export class UserProfileRepository {
         this.outbox.webhookPending,
       ],
     });
-    for (const row of rows) if (row.event_id !== null) this.outbox.afterChange?.(row.user_id, row.event_id);
-    const byID = new Map(rows.map((row) => [row.user_id, toRecord(row)]));
+    const byID = new Map<string, ProfileRecord>();
+    for (const { eventID, ...record } of rows) {
+      if (eventID !== null) this.outbox.afterChange?.(record.userID, eventID);
+      byID.set(record.userID, record);
+    }
     return accounts.map((account) => byID.get(account.userID)!);
   }
 }
