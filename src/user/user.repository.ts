@@ -125,53 +125,72 @@ const CREATE_IF_MISSING: Omit<Statement, 'values'> = {
   fromInput: TEXT_INPUT_EXCEPTIONS,
 };
 
+/** The standard fields a patch sets, in field order (whatever order its object was built in). */
+function patchedFields(patch: ProfilePatch): StandardField[] {
+  return STANDARD_FIELDS.filter((field) => patch.standard[field] !== undefined);
+}
+
 /**
- * Builds the single statement that applies a patch: it locks the row, writes only the patched
- * columns and merges custom fields by key against the locked (latest) row, and touches
+ * A patch's parameters, in the order its statement numbers them: the user, each patched standard
+ * value in field order, the custom values to set (jsonb) and keys to remove when custom fields
+ * change, then operator, relay owner and webhook pending (filled per call). `shape` says which
+ * fields the patch holds: one shape always yields the same statement text.
+ */
+function updateParameters(patch: ProfilePatch): { shape: number; values: unknown[] } {
+  const values: unknown[] = [undefined];
+  let shape = 0;
+  for (const field of patchedFields(patch)) {
+    shape |= 1 << STANDARD_FIELDS.indexOf(field);
+    values.push(patch.standard[field]);
+  }
+  if (Object.keys(patch.customSet).length > 0 || patch.customRemove.length > 0) {
+    shape |= 1 << STANDARD_FIELDS.length;
+    values.push(JSON.stringify(patch.customSet), patch.customRemove);
+  }
+  values.push(undefined, undefined, undefined);
+  return { shape, values };
+}
+
+/**
+ * The single statement that applies a patch of this shape: it locks the row, writes only the
+ * patched columns and merges custom fields by key against the locked (latest) row, and touches
  * `last_updated_time` only when some value differs. When it writes, it also writes the change into
  * the `profile_event` outbox (operator, owner, time, and only the fields whose value differs), so an
  * event exists exactly when a change commits. Returns the new row (changed = true, with the event
- * ID) or the current one (changed = false); no row when the account does not exist.
+ * ID) or the current one (changed = false); no row when the account does not exist. Parameters
+ * are numbered as updateParameters orders them.
  */
-function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number } {
-  const values: unknown[] = [];
-  const param = (value: unknown, type: string): string => {
-    values.push(value);
-    return `$${values.length}::${type}`;
-  };
-  const userParam = param(undefined, 'text');
+function buildUpdate(patch: ProfilePatch, shape: number): Omit<Statement, 'values'> {
+  let parameters = 0;
+  const param = (type: string): string => `$${(parameters += 1)}::${type}`;
+  const userParam = param('text');
   const sets: string[] = [];
   const differs: string[] = [];
-  let shape = 0;
-  for (const [field, value] of Object.entries(patch.standard) as [StandardField, unknown][]) {
-    shape |= 1 << STANDARD_FIELDS.indexOf(field);
+  const fields = patchedFields(patch);
+  for (const field of fields) {
     const spec = PROFILE_FIELDS[field];
     const column = spec.column;
-    const p = param(value, postgresTypeOf(spec));
+    const p = param(postgresTypeOf(spec));
     sets.push(`${column} = ${p}`);
     differs.push(`cur.${column} IS DISTINCT FROM ${p}`);
   }
-  const hasCustom = Object.keys(patch.customSet).length > 0 || patch.customRemove.length > 0;
   let customChanges = `'{}'::jsonb`;
-  if (hasCustom) {
-    shape |= 1 << STANDARD_FIELDS.length;
-    const set = param(JSON.stringify(patch.customSet), 'jsonb');
-    const remove = param(patch.customRemove, 'text[]');
+  if ((shape & (1 << STANDARD_FIELDS.length)) !== 0) {
+    const set = param('jsonb');
+    const remove = param('text[]');
     sets.push(`custom_fields = (p.custom_fields || ${set}) - ${remove}`);
     differs.push(`(cur.custom_fields || ${set}) - ${remove} IS DISTINCT FROM cur.custom_fields`);
     customChanges = `(SELECT coalesce(jsonb_object_agg(k.key, upd.custom_fields -> k.key), '{}'::jsonb)
         FROM (SELECT jsonb_object_keys(${set}) UNION SELECT unnest(${remove})) AS k(key)
         WHERE cur.custom_fields -> k.key IS DISTINCT FROM upd.custom_fields -> k.key)`;
   }
-  const standardChanges = Object.keys(patch.standard).map((field) => {
-    const column = PROFILE_FIELDS[field as StandardField].column;
+  const standardChanges = fields.map((field) => {
+    const column = PROFILE_FIELDS[field].column;
     return `CASE WHEN cur.${column} IS DISTINCT FROM upd.${column} THEN jsonb_build_object('${field}', upd.${column}) ELSE '{}'::jsonb END`;
   });
-  // The last three parameters are filled per call: operator, relay owner, webhook pending.
-  const operatorIndex = values.length;
-  const operator = param(undefined, 'text');
-  const relayOwner = param(undefined, 'text');
-  const webhookPending = param(undefined, 'boolean');
+  const operator = param('text');
+  const relayOwner = param('text');
+  const webhookPending = param('boolean');
   const text = `WITH cur AS (
       SELECT ${COLUMNS} FROM user_profile WHERE user_id = ${userParam} FOR UPDATE
     ), upd AS (
@@ -198,16 +217,26 @@ function buildUpdate(patch: ProfilePatch): Statement & { operatorIndex: number }
     SELECT ${recordColumns('upd')}, true AS changed, (SELECT event_id FROM evt)::text AS "eventID" FROM upd
     UNION ALL
     SELECT ${recordColumns('cur')}, false AS changed, NULL::text AS "eventID" FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)`;
-  // Parameters are always in field order, so one shape always yields the same text: a prepared
-  // statement per shape lets Postgres plan it once per connection.
-  return {
-    name: `user_profile_update_${shape}`,
-    types: PROFILE_ROW_TYPES,
-    text,
-    values,
-    fromInput: PATCH_INPUT_EXCEPTIONS,
-    operatorIndex,
-  };
+  // A prepared statement per shape lets Postgres plan it once per connection.
+  return { name: `user_profile_update_${shape}`, types: PROFILE_ROW_TYPES, text, fromInput: PATCH_INPUT_EXCEPTIONS };
+}
+
+/**
+ * Update statements by shape, built on first use: building one is string work of some kilobytes
+ * that every write would otherwise repeat. Clients choose the shapes (up to 2^14), so past this
+ * many a statement is built per call and not kept; everyday clients use a handful.
+ */
+const UPDATE_STATEMENTS = new Map<number, Omit<Statement, 'values'>>();
+const MAX_UPDATE_STATEMENTS = 256;
+
+function updateStatementFor(patch: ProfilePatch): Statement {
+  const { shape, values } = updateParameters(patch);
+  let statement = UPDATE_STATEMENTS.get(shape);
+  if (statement === undefined) {
+    statement = buildUpdate(patch, shape);
+    if (UPDATE_STATEMENTS.size < MAX_UPDATE_STATEMENTS) UPDATE_STATEMENTS.set(shape, statement);
+  }
+  return { ...statement, values };
 }
 
 /** An account to import: absent nick or avatar means "leave as it is" (or the default when new). */
@@ -313,11 +342,12 @@ export class UserProfileRepository {
    * in the outbox event. Undefined when the account does not exist.
    */
   async applyPatch(userID: string, patch: ProfilePatch, operator: string): Promise<UpdateResult | undefined> {
-    const { operatorIndex, ...query } = buildUpdate(patch);
-    query.values![0] = userID;
-    query.values![operatorIndex] = operator;
-    query.values![operatorIndex + 1] = this.outbox.relayOwner;
-    query.values![operatorIndex + 2] = this.outbox.webhookPending;
+    const query = updateStatementFor(patch);
+    const values = query.values!;
+    values[0] = userID;
+    values[values.length - 3] = operator;
+    values[values.length - 2] = this.outbox.relayOwner;
+    values[values.length - 1] = this.outbox.webhookPending;
     const [row] = await this.sql.query<ProfileRecord & { changed: boolean; eventID: string | null }>(query);
     if (row === undefined) return undefined;
     const { changed, eventID, ...profile } = row;

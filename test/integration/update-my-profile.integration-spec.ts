@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { createSqlRunner } from '../../src/db/sql-runner';
+import { UserProfileRepository } from '../../src/user/user.repository';
 import { openTestPool, storedProfile } from '../support/db';
 import { startTestServer, uniqueUserID, type TestServer } from '../support/test-server';
 
@@ -324,4 +326,19 @@ test('an update writes in one SQL statement', async () => {
     profileCustomField: [{ key: 'Tag_Profile_Custom_Test1', value: 'x' }],
   });
   expect(server.statements() - before).toBe(1);
+});
+
+test('patches of one shape share a statement whatever order their fields were given in', async () => {
+  // The statement text is kept per shape (which fields a patch holds); its parameters must follow
+  // the fields' declared order, not the order the patch object happens to list them in.
+  const repository = new UserProfileRepository(createSqlRunner(server.app.database.pool), {
+    relayOwner: 'nobody',
+    webhookPending: false,
+  });
+  const userID = await newUser();
+  const patch = (standard: Record<string, unknown>) => ({ standard, customSet: {}, customRemove: [] });
+  await repository.applyPatch(userID, patch({ nick: 'first nick', location: 'Lyon' }), userID);
+  const result = await repository.applyPatch(userID, patch({ location: 'Oslo', nick: 'second nick' }), userID);
+  expect(result?.profile).toMatchObject({ userID, nick: 'second nick', location: 'Oslo' });
+  expect(await storedProfile(pool, userID)).toMatchObject({ nick: 'second nick', location: 'Oslo' });
 });
